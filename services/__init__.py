@@ -1,0 +1,1 @@
+"""Closeloop's three services: intake, triage and notify."""

@@ -1,0 +1,1 @@
+"""Intake: where customers give feedback. Validates, stores, and publishes it through the outbox."""

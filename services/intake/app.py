@@ -1,0 +1,68 @@
+"""Intake's composition root: the Flask app and the processes' parts, built from settings."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+from services.intake import api, handlers, pages
+from services.intake.config import IntakeSettings, load_settings
+from services.intake.models import Outbox, ProcessedEvent
+from shared import events, topics
+from shared.db import make_engine, make_session_factory
+from shared.kafka import ConsumerLoop
+from shared.org import load_org
+from shared.outbox import OutboxRelay
+from shared.runner import ServiceParts
+from shared.web import create_base_app
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+class Intake:
+    """The wired-up service: settings, org, database, outbox relay."""
+
+    def __init__(self, settings: IntakeSettings):
+        self.settings = settings
+        self.org = load_org(settings.common.org_config)
+        self.engine = make_engine(settings.database_url)
+        self.sessions = make_session_factory(self.engine)
+        self.relay = OutboxRelay(session_factory=self.sessions, model=Outbox,
+                                 bootstrap=settings.common.kafka_bootstrap, service="intake")
+
+    def create_app(self) -> Flask:
+        """The web app."""
+        app, rest = create_base_app(
+            import_name=__name__, service="intake", org=self.org, engine=self.engine,
+            secret_key=self.settings.common.secret_key,
+            config={"PUBLIC_URL": self.settings.public_url, "HOME_PAGE": "/"},
+        )
+        app.extensions["closeloop_sessions"] = self.sessions
+        app.extensions["closeloop_settings"] = self.settings
+        rest.register_blueprint(api.blp)
+        app.register_blueprint(pages.bp)
+        return app
+
+    def consumer(self) -> ConsumerLoop:
+        """Learns ticket state from ``ticket.events`` for the status page."""
+        return ConsumerLoop(
+            bootstrap=self.settings.common.kafka_bootstrap, group="intake", topics=[topics.TICKET_EVENTS],
+            handlers={t: handlers.on_ticket_event for t in events.TICKET_TYPES},
+            session_factory=self.sessions, processed_model=ProcessedEvent,
+        )
+
+    def parts(self) -> ServiceParts:
+        """Everything the runner may start, by role."""
+        return ServiceParts(
+            name="intake", port=self.settings.port, app_factory=self.create_app,
+            consume=[self.consumer().run, self.relay.run],
+            web_background=[self.relay.run],
+            workers=self.settings.common.web_workers, threads=self.settings.common.web_threads,
+        )
+
+
+def create_app(settings: IntakeSettings | None = None) -> Any:
+    """App factory (used by tests and WSGI servers)."""
+    return Intake(settings or load_settings()).create_app()

@@ -1,0 +1,6 @@
+"""Alembic environment for the intake database."""
+
+from services.intake.models import Base
+from shared.alembic_env import run_migrations
+
+run_migrations(Base.metadata)

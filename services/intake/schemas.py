@@ -1,0 +1,114 @@
+"""The shapes of intake's HTTP API (marshmallow); the OpenAPI document is generated from them."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates, validates_schema
+
+from shared.events import METRICS, SOURCES
+
+MAX_COMMENT = 10_000
+MAX_METADATA_BYTES = 8_192
+
+
+class _Strict(Schema):
+    class Meta:
+        unknown = RAISE
+
+
+class SurveyIn(_Strict):
+    metric = fields.String(required=True, validate=validate.OneOf(sorted(METRICS)),
+                           metadata={"description": "nps (0-10), csat (1-5) or ces (1-7)"})
+    score = fields.Integer(required=True, strict=True)
+
+    @validates_schema
+    def _score_in_range(self, data: dict[str, Any], **_: Any) -> None:
+        low, high = METRICS.get(data.get("metric", ""), (None, None))
+        score = data.get("score")
+        if low is not None and score is not None and not low <= score <= high:
+            raise ValidationError(f"{data['metric']} scores go from {low} to {high}", "score")
+
+
+class CustomerIn(_Strict):
+    id = fields.String(validate=validate.Length(max=200))
+    email = fields.Email(validate=validate.Length(max=320))
+    name = fields.String(validate=validate.Length(max=200))
+
+
+class FeedbackIn(_Strict):
+    """One piece of customer feedback."""
+
+    source = fields.String(load_default="form", validate=validate.OneOf(SOURCES))
+    survey = fields.Nested(SurveyIn)
+    rating = fields.Integer(strict=True, validate=validate.Range(min=1, max=5),
+                            metadata={"description": "star rating, 1 to 5"})
+    comment = fields.String(validate=validate.Length(max=MAX_COMMENT))
+    customer = fields.Nested(CustomerIn)
+    touchpoint = fields.String(validate=validate.Regexp(r"^[a-z0-9][a-z0-9_\-]{0,99}$",
+                               error="use lowercase letters, digits, '-' or '_' (at most 100)"))
+    product = fields.String(validate=validate.Length(max=200))
+    locale = fields.String(validate=validate.Regexp(r"^[A-Za-z]{2,3}([_-][A-Za-z0-9]{2,8})*$",
+                           error="not a BCP 47 language tag"))
+    external_id = fields.String(validate=validate.Length(min=1, max=200))
+    submitted_at = fields.AwareDateTime()
+    metadata = fields.Dict(keys=fields.String(validate=validate.Length(max=100)))
+    in_reply_to = fields.String(validate=validate.Length(min=1, max=64))
+
+    class Meta:
+        unknown = RAISE
+        ordered = True
+
+    @validates("metadata")
+    def _metadata_size(self, value: dict[str, Any], **_: Any) -> None:
+        if len(json.dumps(value, ensure_ascii=False).encode()) > MAX_METADATA_BYTES:
+            raise ValidationError(f"metadata is larger than {MAX_METADATA_BYTES} bytes")
+
+    @validates_schema
+    def _something_to_say(self, data: dict[str, Any], **_: Any) -> None:
+        comment = (data.get("comment") or "").strip()
+        if data.get("survey") is None and data.get("rating") is None and not comment:
+            raise ValidationError("give at least one of survey, rating or a non-empty comment", "_schema")
+        if data.get("source") == "follow_up" and not data.get("in_reply_to"):
+            raise ValidationError("follow_up feedback must say which ticket it answers", "in_reply_to")
+
+
+class LinksOut(Schema):
+    self = fields.String()
+    status_page = fields.String()
+
+
+class AcceptedOut(Schema):
+    id = fields.String()
+    status = fields.String()
+    links = fields.Nested(LinksOut)
+
+
+class TicketOut(Schema):
+    id = fields.String()
+    status = fields.String()
+    sla_state = fields.String()
+    team = fields.String()
+    due_at = fields.DateTime()
+    resolution = fields.String()
+    root_cause = fields.String()
+
+
+class FeedbackOut(Schema):
+    id = fields.String()
+    status = fields.String(metadata={"description": "received, published, or the ticket's state"})
+    received_at = fields.DateTime()
+    published_at = fields.DateTime(allow_none=True)
+    source = fields.String()
+    survey = fields.Dict(allow_none=True)
+    rating = fields.Integer(allow_none=True)
+    comment = fields.String(allow_none=True)
+    customer = fields.Dict(allow_none=True)
+    touchpoint = fields.String(allow_none=True)
+    product = fields.String(allow_none=True)
+    locale = fields.String(allow_none=True)
+    external_id = fields.String(allow_none=True)
+    metadata = fields.Dict(allow_none=True)
+    in_reply_to = fields.String(allow_none=True)
+    ticket = fields.Nested(TicketOut, allow_none=True)

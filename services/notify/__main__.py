@@ -1,0 +1,10 @@
+"""``python -m services.notify web|consume|schedule|all``."""
+
+import sys
+
+from services.notify.app import Notify
+from services.notify.config import load_settings
+from shared.cli import main
+
+if __name__ == "__main__":
+    sys.exit(main("notify", load_settings, lambda s: Notify(s).parts()))

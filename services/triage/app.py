@@ -1,0 +1,76 @@
+"""Triage's composition root: the Flask app and the processes' parts, built from settings."""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import Any
+
+from flask import Flask
+
+from services.triage import api, handlers, rootcause, routing
+from services.triage.config import TriageSettings, load_settings
+from services.triage.models import Outbox, ProcessedEvent
+from services.triage.tickets import Context
+from shared import events, topics
+from shared.db import make_engine, make_session_factory
+from shared.kafka import ConsumerLoop
+from shared.org import load_org
+from shared.outbox import OutboxRelay
+from shared.runner import ServiceParts
+from shared.web import create_base_app
+
+
+class Triage:
+    """The wired-up service: settings, org, database, outbox relay, handler context."""
+
+    def __init__(self, settings: TriageSettings):
+        self.settings = settings
+        self.org = load_org(settings.common.org_config)
+        self.engine = make_engine(settings.database_url)
+        self.sessions = make_session_factory(self.engine)
+        self.relay = OutboxRelay(session_factory=self.sessions, model=Outbox,
+                                 bootstrap=settings.common.kafka_bootstrap, service="triage")
+        self.ctx = Context(org=self.org, sla_seconds=settings.sla_seconds,
+                           warning_ratio=settings.sla_warning_ratio,
+                           escalation_seconds=settings.escalation_seconds,
+                           keywords=rootcause.keywords_for(self.org))
+
+    def sync(self) -> None:
+        """Bring the assignee table in step with the org file."""
+        with self.sessions() as session, session.begin():
+            routing.sync_assignees(session, self.org)
+
+    def create_app(self) -> Flask:
+        """The web app."""
+        app, rest = create_base_app(
+            import_name=__name__, service="triage", org=self.org, engine=self.engine,
+            secret_key=self.settings.common.secret_key, config={"HOME_PAGE": "/inbox"},
+        )
+        app.extensions["closeloop_sessions"] = self.sessions
+        app.extensions["closeloop_triage"] = self
+        rest.register_blueprint(api.blp)
+        return app
+
+    def consumer(self) -> ConsumerLoop:
+        """Turns ``feedback.received`` into tickets."""
+        return ConsumerLoop(
+            bootstrap=self.settings.common.kafka_bootstrap, group="triage", topics=[topics.FEEDBACK_RECEIVED],
+            handlers={events.FEEDBACK_RECEIVED: partial(handlers.on_feedback_received, ctx=self.ctx)},
+            session_factory=self.sessions, processed_model=ProcessedEvent,
+        )
+
+    def parts(self) -> ServiceParts:
+        """Everything the runner may start, by role."""
+        self.sync()
+        return ServiceParts(
+            name="triage", port=self.settings.port, app_factory=self.create_app,
+            consume=[self.consumer().run, self.relay.run],
+            schedule=[],
+            web_background=[self.relay.run],
+            workers=self.settings.common.web_workers, threads=self.settings.common.web_threads,
+        )
+
+
+def create_app(settings: TriageSettings | None = None) -> Any:
+    """App factory (used by tests and WSGI servers)."""
+    return Triage(settings or load_settings()).create_app()

@@ -1,0 +1,71 @@
+"""Reads for triage's API and pages (kept apart from the writes in handlers)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from services.triage.models import Feedback, Ticket, TimelineEntry
+from services.triage.tickets import person
+from shared.org import Org, User
+
+FILTERS = ("status", "owner", "team", "sla_state", "feedback_id", "root_cause", "priority", "touchpoint")
+
+
+def visible_to(query: Any, user: User) -> Any:
+    """Employees and leads see their team's tickets; leadership sees all."""
+    if user.is_leadership:
+        return query
+    return query.where(Ticket.team == user.team)
+
+
+def list_tickets(session: Session, org: Org, user: User, filters: dict[str, Any], *, page: int,
+                 per_page: int) -> dict[str, Any]:
+    """A page of tickets matching ``filters``, soonest due first."""
+    query = visible_to(select(Ticket), user)
+    columns = {"status": Ticket.status, "owner": Ticket.owner_id, "team": Ticket.team,
+               "sla_state": Ticket.sla_state, "feedback_id": Ticket.feedback_id, "root_cause": Ticket.root_cause,
+               "priority": Ticket.priority, "touchpoint": Ticket.touchpoint}
+    for name, value in filters.items():
+        if value is not None and name in columns:
+            query = query.where(columns[name] == value)
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = session.scalars(query.order_by(Ticket.due_at, Ticket.id).offset((page - 1) * per_page).limit(per_page))
+    return {"items": [ticket_summary(t, org) for t in rows], "page": page, "per_page": per_page, "total": total}
+
+
+def ticket_summary(ticket: Ticket, org: Org) -> dict[str, Any]:
+    """A ticket as lists show it."""
+    team = org.teams.get(ticket.team)
+    return {
+        "id": ticket.id, "feedback_id": ticket.feedback_id, "status": ticket.status,
+        "priority": ticket.priority, "team": ticket.team, "team_name": team.name if team else ticket.team,
+        "owner": person(org, ticket.owner_id), "sla_state": ticket.sla_state,
+        "received_at": ticket.received_at, "due_at": ticket.due_at, "acknowledged_at": ticket.acknowledged_at,
+        "resolved_at": ticket.resolved_at, "touchpoint": ticket.touchpoint, "kind": ticket.kind,
+        "escalation_level": ticket.escalation_level,
+        "suggested_root_cause": ({"code": ticket.suggested_root_cause, "confidence": ticket.suggested_confidence}
+                                 if ticket.suggested_root_cause else None),
+        "root_cause": ticket.root_cause, "resolution": ticket.resolution,
+    }
+
+
+def ticket_detail(session: Session, ticket: Ticket, org: Org) -> dict[str, Any]:
+    """A ticket with its feedback and full timeline."""
+    feedback = session.get(Feedback, ticket.feedback_id)
+    timeline = session.scalars(
+        select(TimelineEntry).where(TimelineEntry.ticket_id == ticket.id).order_by(TimelineEntry.id)
+    )
+    detail = ticket_summary(ticket, org)
+    detail["customer_message"] = ticket.customer_message
+    detail["feedback"] = None if feedback is None else {
+        "id": feedback.id, "received_at": feedback.received_at, "source": feedback.source,
+        "survey": {"metric": feedback.metric, "score": feedback.score} if feedback.metric else None,
+        "rating": feedback.rating, "comment": feedback.comment, "touchpoint": feedback.touchpoint,
+        "product": feedback.product, "locale": feedback.locale, "customer_name": feedback.customer_name,
+        "customer_email": feedback.customer_email, "sentiment": feedback.sentiment, "kind": feedback.kind,
+    }
+    detail["timeline"] = [{"at": e.at, "type": e.type, "actor": e.actor, "detail": e.detail} for e in timeline]
+    return detail

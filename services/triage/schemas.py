@@ -1,0 +1,82 @@
+"""The shapes of triage's HTTP API (marshmallow); the OpenAPI document is generated from them."""
+
+from __future__ import annotations
+
+from marshmallow import RAISE, Schema, fields, validate
+
+STATUSES = ("open", "acknowledged", "resolved")
+SLA_STATES = ("on_track", "at_risk", "breached", "met", "missed")
+
+
+class TicketQuery(Schema):
+    class Meta:
+        unknown = RAISE
+
+    status = fields.String(validate=validate.OneOf(STATUSES))
+    owner = fields.String()
+    team = fields.String()
+    sla_state = fields.String(validate=validate.OneOf(SLA_STATES))
+    feedback_id = fields.String()
+    root_cause = fields.String()
+    priority = fields.String(validate=validate.OneOf(("P1", "P2", "P3")))
+    touchpoint = fields.String()
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    per_page = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
+
+
+class PersonOut(Schema):
+    id = fields.String()
+    name = fields.String()
+    email = fields.String(allow_none=True)
+
+
+class SuggestionOut(Schema):
+    code = fields.String()
+    confidence = fields.Float()
+
+
+class TicketOut(Schema):
+    id = fields.String()
+    feedback_id = fields.String()
+    status = fields.String()
+    priority = fields.String()
+    team = fields.String()
+    team_name = fields.String()
+    owner = fields.Nested(PersonOut)
+    sla_state = fields.String()
+    received_at = fields.DateTime()
+    due_at = fields.DateTime()
+    acknowledged_at = fields.DateTime(allow_none=True)
+    resolved_at = fields.DateTime(allow_none=True)
+    touchpoint = fields.String(allow_none=True)
+    kind = fields.String()
+    escalation_level = fields.Integer()
+    suggested_root_cause = fields.Nested(SuggestionOut, allow_none=True)
+    root_cause = fields.String(allow_none=True)
+    resolution = fields.String(allow_none=True)
+
+
+class TimelineOut(Schema):
+    at = fields.DateTime()
+    type = fields.String()
+    actor = fields.String(allow_none=True)
+    detail = fields.Dict(allow_none=True)
+
+
+class TicketDetailOut(TicketOut):
+    customer_message = fields.String(allow_none=True)
+    feedback = fields.Dict(allow_none=True)
+    timeline = fields.List(fields.Nested(TimelineOut))
+
+
+class TicketPageOut(Schema):
+    items = fields.List(fields.Nested(TicketOut))
+    page = fields.Integer()
+    per_page = fields.Integer()
+    total = fields.Integer()
+
+
+class RootCauseOut(Schema):
+    code = fields.String()
+    label = fields.String()
+    plain = fields.String()

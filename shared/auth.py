@@ -1,0 +1,113 @@
+"""Who is calling: Bearer tokens for APIs, a session cookie for pages, roles enforced server-side.
+
+Tokens come from the org file. Pages log in at ``/login`` with a form whose one field is the
+token; the session then remembers the user id. Every internal endpoint declares the roles it
+accepts with :func:`require`.
+"""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, TypeVar
+from urllib.parse import urlparse
+
+from flask import Blueprint, current_app, g, redirect, render_template, request, session, url_for
+
+from shared.org import ROLES, Org, User
+from shared.problems import Problem
+
+F = TypeVar("F", bound=Callable[..., Any])
+ALL_ROLES = ROLES
+
+auth_blueprint = Blueprint("auth", __name__)
+
+
+def org() -> Org:
+    """The org loaded by this app."""
+    return current_app.extensions["closeloop_org"]
+
+
+def bearer_token() -> str | None:
+    """The token of an ``Authorization: Bearer`` header, if any."""
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() == "bearer" and token.strip():
+        return token.strip()
+    return None
+
+
+def current_user() -> User | None:
+    """The user behind this request (Bearer token first, then the page session)."""
+    if "user" in g:
+        return g.user
+    user = None
+    token = bearer_token()
+    if token is not None:
+        user = org().user_by_token(token)
+    elif session.get("uid"):
+        user = org().users.get(session["uid"])
+    g.user = user
+    return user
+
+
+def require(*roles: str, page: bool = False) -> Callable[[F], F]:
+    """Allow only users with one of ``roles`` (all roles when empty); pages redirect to login."""
+
+    def decorate(view: F) -> F:
+        @wraps(view)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            user = current_user()
+            if user is None:
+                if page:
+                    return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+                if bearer_token() is not None:
+                    raise Problem(401, "Unauthorized", "The token is not known.",
+                                  headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
+                raise Problem(401, "Unauthorized", "Send 'Authorization: Bearer <token>'.",
+                              headers={"WWW-Authenticate": "Bearer"})
+            if roles and user.role not in roles:
+                raise Problem(403, "Forbidden", f"This needs one of the roles: {', '.join(roles)}.")
+            return view(*args, **kwargs)
+
+        return wrapper  # type: ignore[return-value]
+
+    return decorate
+
+
+def _safe_next(target: str | None, default: str) -> str:
+    if not target:
+        return default
+    parsed = urlparse(target)
+    if parsed.scheme or parsed.netloc or not target.startswith("/"):
+        return default
+    return target
+
+
+@auth_blueprint.route("/login", methods=["GET", "POST"])
+def login() -> Any:
+    """A one-field form that takes the user's token and starts a session."""
+    default = current_app.config.get("HOME_PAGE", "/")
+    error = None
+    if request.method == "POST":
+        token = (request.form.get("token") or "").strip()
+        user = None
+        for candidate in org().users.values():
+            if token and hmac.compare_digest(candidate.token.encode(), token.encode()):
+                user = candidate
+        if user is not None:
+            session.clear()
+            session["uid"] = user.id
+            session.permanent = True
+            return redirect(_safe_next(request.args.get("next"), default))
+        error = "That token is not known. Ask your administrator for yours."
+    status = 401 if error else 200
+    return render_template("login.html", error=error, service=current_app.config["SERVICE_NAME"]), status
+
+
+@auth_blueprint.post("/logout")
+def logout() -> Any:
+    """End the page session."""
+    session.clear()
+    return redirect(url_for("auth.login"))

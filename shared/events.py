@@ -1,0 +1,201 @@
+"""CloudEvents 1.0 envelope and the marshmallow schemas of every event's ``data``.
+
+This module is the single definition used by producers and consumers. Producers build events
+with :func:`make_event`; consumers turn raw Kafka values back into :class:`Event` with
+:func:`decode_event`, which raises :class:`InvalidEvent` for anything that is not a valid
+Closeloop event (the consumer loop sends those to the dead-letter topic).
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
+
+CONTENT_TYPE = "application/cloudevents+json"
+SOURCES = ("survey", "review", "form", "email", "chat", "social", "follow_up")
+METRICS = {"nps": (0, 10), "csat": (1, 5), "ces": (1, 7)}
+
+FEEDBACK_RECEIVED = "feedback.received"
+TICKET_CREATED = "ticket.created"
+TICKET_ASSIGNED = "ticket.assigned"
+TICKET_ACKNOWLEDGED = "ticket.acknowledged"
+TICKET_SLA_WARNING = "ticket.sla_warning"
+TICKET_SLA_BREACHED = "ticket.sla_breached"
+TICKET_ESCALATED = "ticket.escalated"
+TICKET_RESOLVED = "ticket.resolved"
+TICKET_REOPENED = "ticket.reopened"
+TICKET_TYPES = (
+    TICKET_CREATED,
+    TICKET_ASSIGNED,
+    TICKET_ACKNOWLEDGED,
+    TICKET_SLA_WARNING,
+    TICKET_SLA_BREACHED,
+    TICKET_ESCALATED,
+    TICKET_RESOLVED,
+    TICKET_REOPENED,
+)
+
+
+class InvalidEvent(ValueError):
+    """A message that is not a valid Closeloop event; ``reason`` says why."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+class _Lenient(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+
+class SurveySchema(_Lenient):
+    metric = fields.String(required=True, validate=validate.OneOf(sorted(METRICS)))
+    score = fields.Integer(required=True, strict=True)
+
+
+class CustomerSchema(_Lenient):
+    id = fields.String(allow_none=True)
+    email = fields.String(allow_none=True)
+    name = fields.String(allow_none=True)
+
+
+class FeedbackReceivedData(_Lenient):
+    """``data`` of ``feedback.received``: the feedback exactly as intake stored it."""
+
+    id = fields.String(required=True)
+    received_at = fields.AwareDateTime(required=True, default_timezone=UTC)
+    source = fields.String(required=True, validate=validate.OneOf(SOURCES))
+    survey = fields.Nested(SurveySchema, allow_none=True)
+    rating = fields.Integer(allow_none=True)
+    comment = fields.String(allow_none=True)
+    customer = fields.Nested(CustomerSchema, allow_none=True)
+    touchpoint = fields.String(allow_none=True)
+    product = fields.String(allow_none=True)
+    locale = fields.String(allow_none=True)
+    external_id = fields.String(allow_none=True)
+    submitted_at = fields.AwareDateTime(allow_none=True, default_timezone=UTC)
+    metadata = fields.Dict(allow_none=True)
+    in_reply_to = fields.String(allow_none=True)
+
+
+class PersonSchema(_Lenient):
+    id = fields.String(required=True)
+    name = fields.String(allow_none=True)
+    email = fields.String(allow_none=True)
+
+
+class SuggestionSchema(_Lenient):
+    code = fields.String(required=True)
+    confidence = fields.Float(required=True)
+
+
+class TicketData(_Lenient):
+    """``data`` of every ``ticket.*`` event: the ticket as it is after the change, plus the change."""
+
+    ticket_id = fields.String(required=True)
+    feedback_id = fields.String(required=True)
+    status = fields.String(required=True)
+    sla_state = fields.String(required=True)
+    priority = fields.String(required=True)
+    team = fields.String(required=True)
+    team_name = fields.String(allow_none=True)
+    owner = fields.Nested(PersonSchema, required=True)
+    received_at = fields.AwareDateTime(required=True, default_timezone=UTC)
+    due_at = fields.AwareDateTime(required=True, default_timezone=UTC)
+    touchpoint = fields.String(allow_none=True)
+    kind = fields.String(allow_none=True)
+    suggested_root_cause = fields.Nested(SuggestionSchema, allow_none=True)
+    root_cause = fields.String(allow_none=True)
+    root_cause_label = fields.String(allow_none=True)
+    resolution = fields.String(allow_none=True)
+    customer_message = fields.String(allow_none=True)
+    actor = fields.String(allow_none=True)
+    escalated_to = fields.Nested(PersonSchema, allow_none=True)
+    escalation_level = fields.Integer(allow_none=True)
+    previous_owner = fields.String(allow_none=True)
+    reason = fields.String(allow_none=True)
+
+
+DATA_SCHEMAS: dict[str, Schema] = {FEEDBACK_RECEIVED: FeedbackReceivedData()}
+DATA_SCHEMAS.update({t: TicketData() for t in TICKET_TYPES})
+
+
+class EnvelopeSchema(Schema):
+    """The CloudEvents 1.0 structured-mode attributes Closeloop uses."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    specversion = fields.String(required=True, validate=validate.Equal("1.0"))
+    id = fields.String(required=True, validate=validate.Length(min=1))
+    source = fields.String(required=True, validate=validate.Length(min=1))
+    type = fields.String(required=True, validate=validate.OneOf(sorted(DATA_SCHEMAS)))
+    time = fields.AwareDateTime(required=True, default_timezone=UTC)
+    subject = fields.String(required=True)
+    datacontenttype = fields.String(load_default="application/json")
+    data = fields.Dict(required=True)
+
+
+_ENVELOPE = EnvelopeSchema()
+
+
+@dataclass(frozen=True)
+class Event:
+    """A decoded, validated event: envelope attributes plus ``data`` loaded by its schema."""
+
+    id: str
+    type: str
+    source: str
+    subject: str
+    time: datetime
+    data: dict[str, Any]
+
+
+def make_event(*, type: str, source: str, subject: str, data: dict[str, Any], now: datetime) -> dict:
+    """Build a CloudEvents envelope whose ``data`` is dumped (and checked) by the type's schema."""
+    schema = DATA_SCHEMAS[type]
+    errors = schema.validate(schema.dump(data))
+    if errors:
+        raise ValueError(f"{type} data is invalid: {errors}")
+    return {
+        "specversion": "1.0",
+        "id": str(uuid.uuid4()),
+        "source": source,
+        "type": type,
+        "time": now.astimezone(UTC).isoformat().replace("+00:00", "Z"),
+        "subject": subject,
+        "datacontenttype": "application/json",
+        "data": schema.dump(data),
+    }
+
+
+def encode_event(event: dict) -> bytes:
+    """Serialise an envelope for the wire."""
+    return json.dumps(event, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def decode_event(raw: bytes | None) -> Event:
+    """Parse and validate a Kafka value; raise :class:`InvalidEvent` naming what is wrong."""
+    if raw is None:
+        raise InvalidEvent("empty message value")
+    try:
+        doc = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InvalidEvent(f"not JSON: {exc}") from exc
+    if not isinstance(doc, dict):
+        raise InvalidEvent("not a JSON object")
+    try:
+        env = _ENVELOPE.load(doc)
+        data = DATA_SCHEMAS[env["type"]].load(env["data"])
+    except ValidationError as exc:
+        raise InvalidEvent(f"invalid event: {exc.messages}") from exc
+    return Event(
+        id=env["id"], type=env["type"], source=env["source"], subject=env["subject"],
+        time=env["time"], data=data,
+    )

@@ -1,0 +1,201 @@
+"""Kafka plumbing: the producer settings and the one consumer loop every service uses.
+
+The loop polls a batch, decodes each message, and runs the handlers for the whole batch inside
+one database transaction (each message in its own savepoint). The event id goes into the
+service's idempotency table in the same transaction, so a replay after a crash is harmless.
+Offsets are committed (``offset + 1``) only after the transaction commits. A message that cannot
+be decoded or that a handler rejects as invalid goes to ``<topic>.dlq`` with the reason in its
+headers and the loop goes on; any other error retries the batch with backoff and then raises,
+so the process crashes and its supervisor restarts it, and nothing is skipped.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import structlog
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from shared import metrics
+from shared.events import CONTENT_TYPE, Event, InvalidEvent, decode_event
+from shared.topics import dlq
+
+log = structlog.get_logger(__name__)
+
+Handler = Callable[[Session, Event, datetime], object]
+
+
+class RejectedEvent(Exception):
+    """Raised by a handler for an event that is well-formed but can never be processed."""
+
+
+def make_producer(bootstrap: str, **overrides: Any) -> Any:
+    """A producer tuned for small JSON events: acks from all replicas, short linger, bounded blocking."""
+    from kafka import KafkaProducer
+
+    options: dict[str, Any] = {
+        "bootstrap_servers": bootstrap,
+        "acks": "all",
+        "linger_ms": 5,
+        "max_block_ms": 5000,
+        "request_timeout_ms": 10000,
+        "client_id": "closeloop-producer",
+    }
+    options.update(overrides)
+    return KafkaProducer(**options)
+
+
+def consumer_options(bootstrap: str, group: str) -> dict[str, Any]:
+    """Consumer settings: manual commits, fast group joins, bounded batches."""
+    return {
+        "bootstrap_servers": bootstrap,
+        "group_id": group,
+        "enable_auto_commit": False,
+        "auto_offset_reset": "earliest",
+        "session_timeout_ms": 6000,
+        "heartbeat_interval_ms": 1000,
+        "max_poll_records": 500,
+        "max_poll_interval_ms": 120000,
+        "client_id": f"closeloop-{group}",
+    }
+
+
+@dataclass
+class ConsumerLoop:
+    """Consume ``topics`` as ``group`` and apply ``handlers`` (event type → handler) durably."""
+
+    bootstrap: str
+    group: str
+    topics: Iterable[str]
+    handlers: dict[str, Handler]
+    session_factory: sessionmaker[Session]
+    processed_model: type[Any]
+    max_attempts: int = 6
+    backoff_seconds: float = 0.5
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    _consumer: Any = None
+    _producer: Any = None
+
+    def run(self, stop: threading.Event) -> None:
+        """Poll and process until ``stop`` is set; raise after repeated transient failures."""
+        from kafka import KafkaConsumer
+
+        self._consumer = KafkaConsumer(*self.topics, **consumer_options(self.bootstrap, self.group))
+        self._producer = make_producer(self.bootstrap)
+        log.info("consumer_started", group=self.group, topics=list(self.topics))
+        try:
+            last_lag = 0.0
+            while not stop.is_set():
+                batch = self._consumer.poll(timeout_ms=500)
+                if batch:
+                    self._process_with_retries(batch)
+                    self._commit(batch)
+                if time.monotonic() - last_lag > 5:
+                    self._report_lag()
+                    last_lag = time.monotonic()
+        finally:
+            self._consumer.close()
+            self._producer.close(timeout=5)
+            log.info("consumer_stopped", group=self.group)
+
+    def _commit(self, batch: dict) -> None:
+        from kafka.structs import OffsetAndMetadata
+
+        offsets = {tp: OffsetAndMetadata(records[-1].offset + 1, "", -1) for tp, records in batch.items()}
+        self._consumer.commit(offsets)
+
+    def _process_with_retries(self, batch: dict) -> None:
+        records = [r for rs in batch.values() for r in rs]
+        for attempt in range(1, self.max_attempts + 1):
+            try:
+                started = time.perf_counter()
+                self.process(records)
+                metrics.CONSUMER_BATCH_SECONDS.labels(self.group).observe(time.perf_counter() - started)
+                return
+            except Exception as exc:
+                metrics.CONSUMER_ERRORS.labels(self.group).inc()
+                if attempt == self.max_attempts:
+                    log.error("consumer_giving_up", group=self.group, attempts=attempt, error=repr(exc))
+                    raise
+                delay = self.backoff_seconds * 2 ** (attempt - 1)
+                log.warning("consumer_retrying", group=self.group, attempt=attempt, delay=delay,
+                            error=repr(exc))
+                time.sleep(delay)
+
+    def process(self, records: list[Any]) -> None:
+        """Handle one polled batch in one transaction; dead-letter what cannot be handled."""
+        decoded: list[tuple[Any, Event]] = []
+        rejected: list[tuple[Any, str]] = []
+        for record in records:
+            try:
+                decoded.append((record, decode_event(record.value)))
+            except InvalidEvent as exc:
+                rejected.append((record, exc.reason))
+        now = self.clock()
+        model = self.processed_model
+        with self.session_factory() as session, session.begin():
+            ids = [e.id for _, e in decoded]
+            seen = set(session.scalars(select(model.event_id).where(model.event_id.in_(ids)))) if ids else set()
+            for record, event in decoded:
+                if event.id in seen:
+                    metrics.CONSUMER_MESSAGES.labels(self.group, record.topic, "duplicate").inc()
+                    continue
+                seen.add(event.id)
+                handler = self.handlers.get(event.type)
+                if handler is None:
+                    outcome = "ignored"
+                else:
+                    try:
+                        with session.begin_nested():
+                            handler(session, event, now)
+                        outcome = "handled"
+                    except (RejectedEvent, InvalidEvent) as exc:
+                        rejected.append((record, f"rejected by handler: {exc}"))
+                        outcome = "rejected"
+                session.add(model(event_id=event.id, processed_at=now))
+                metrics.CONSUMER_MESSAGES.labels(self.group, record.topic, outcome).inc()
+        for record, reason in rejected:
+            self._dead_letter(record, reason)
+
+    def _dead_letter(self, record: Any, reason: str) -> None:
+        headers = list(record.headers or []) + [
+            ("dlq-reason", reason[:1000].encode()),
+            ("dlq-original-topic", record.topic.encode()),
+            ("dlq-original-partition", str(record.partition).encode()),
+            ("dlq-original-offset", str(record.offset).encode()),
+            ("dlq-consumer-group", self.group.encode()),
+        ]
+        self._producer.send(dlq(record.topic), key=record.key, value=record.value, headers=headers).get(
+            timeout=30
+        )
+        metrics.DLQ_MESSAGES.labels(record.topic, self.group).inc()
+        metrics.CONSUMER_MESSAGES.labels(self.group, record.topic, "dead_lettered").inc()
+        log.warning("message_dead_lettered", topic=record.topic, partition=record.partition,
+                    offset=record.offset, reason=reason)
+
+    def _report_lag(self) -> None:
+        try:
+            for tp in self._consumer.assignment():
+                end = self._consumer.highwater(tp)
+                pos = self._consumer.position(tp)
+                if end is not None and pos is not None:
+                    metrics.CONSUMER_LAG.labels(self.group, tp.topic, str(tp.partition)).set(max(0, end - pos))
+        except Exception as exc:  # lag is best-effort telemetry; never stop consuming for it
+            log.debug("lag_unavailable", error=repr(exc))
+
+
+def header(record: Any, name: str) -> bytes | None:
+    """Return a Kafka header value by name."""
+    for key, value in record.headers or []:
+        if key == name:
+            return value
+    return None
+
+
+KAFKA_HEADERS = [("content-type", CONTENT_TYPE.encode())]

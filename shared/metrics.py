@@ -1,0 +1,77 @@
+"""Prometheus metrics shared by all services, and the ``/metrics`` endpoint.
+
+Names carry their unit and counters end in ``_total`` so ``promtool check metrics`` accepts
+them. When ``PROMETHEUS_MULTIPROC_DIR`` is set (gunicorn with several workers) the endpoint
+aggregates every worker's samples.
+"""
+
+from __future__ import annotations
+
+import os
+
+from flask import Blueprint, Response
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
+from prometheus_client import REGISTRY as DEFAULT_REGISTRY
+
+LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
+
+HTTP_REQUESTS = Counter(
+    "closeloop_http_requests_total", "HTTP requests answered", ["service", "method", "endpoint", "status"]
+)
+HTTP_LATENCY = Histogram(
+    "closeloop_http_request_duration_seconds", "HTTP request duration", ["service", "endpoint"],
+    buckets=LATENCY_BUCKETS,
+)
+CONSUMER_MESSAGES = Counter(
+    "closeloop_consumer_messages_total", "Kafka messages consumed, by outcome", ["group", "topic", "outcome"]
+)
+CONSUMER_ERRORS = Counter(
+    "closeloop_consumer_batch_failures_total", "Consumer batches that failed and were retried", ["group"]
+)
+CONSUMER_BATCH_SECONDS = Histogram(
+    "closeloop_consumer_batch_duration_seconds", "Time to process one polled batch", ["group"],
+    buckets=LATENCY_BUCKETS,
+)
+CONSUMER_LAG = Gauge(
+    "closeloop_consumer_lag_messages", "Messages behind the end of the partition", ["group", "topic", "partition"],
+    multiprocess_mode="max",
+)
+DLQ_MESSAGES = Counter(
+    "closeloop_dlq_messages_total", "Messages sent to a dead-letter topic", ["topic", "group"]
+)
+OUTBOX_PUBLISHED = Counter("closeloop_outbox_published_total", "Outbox events published", ["service"])
+OUTBOX_PUBLISH_FAILURES = Counter(
+    "closeloop_outbox_publish_failures_total", "Outbox publish attempts that failed", ["service"]
+)
+OUTBOX_PUBLISH_SECONDS = Histogram(
+    "closeloop_outbox_publish_latency_seconds", "Time from outbox write to publish", ["service"],
+    buckets=LATENCY_BUCKETS,
+)
+OUTBOX_DEPTH = Gauge(
+    "closeloop_outbox_pending_events", "Outbox events not yet published", ["service"], multiprocess_mode="max"
+)
+OUTBOX_OLDEST_AGE = Gauge(
+    "closeloop_outbox_oldest_pending_age_seconds", "Age of the oldest unpublished outbox event", ["service"],
+    multiprocess_mode="max",
+)
+
+metrics_blueprint = Blueprint("metrics", __name__)
+
+
+@metrics_blueprint.get("/metrics")
+def metrics_endpoint() -> Response:
+    """Expose metrics in the Prometheus text format."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)
+    else:
+        registry = DEFAULT_REGISTRY
+    return Response(generate_latest(registry), mimetype=CONTENT_TYPE_LATEST)

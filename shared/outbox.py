@@ -1,0 +1,195 @@
+"""The transactional outbox: events are written with the state change and published after commit.
+
+A service adds an outbox row in the same transaction as its state change (:func:`add_event`).
+The :class:`OutboxRelay` thread publishes unpublished rows in order and marks them published.
+It is woken right after any commit that added rows, so publishing adds no polling delay; a
+slow poll is only the safety net. If Kafka is unreachable the rows wait and the relay retries
+with backoff; nothing is lost, and duplicates (a crash between publish and mark) are absorbed by
+the consumers' idempotency tables.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+import structlog
+from sqlalchemy import BigInteger, Index, Integer, LargeBinary, String, event, func, select, update
+from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
+
+from shared import metrics
+from shared.db import UTCDateTime
+from shared.events import encode_event
+from shared.kafka import KAFKA_HEADERS, make_producer
+
+log = structlog.get_logger(__name__)
+
+
+class OutboxMixin:
+    """Columns of a service's ``outbox`` table."""
+
+    __tablename__ = "outbox"
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
+                                    autoincrement=True)
+    event_id: Mapped[str] = mapped_column(String(64), index=True)
+    topic: Mapped[str] = mapped_column(String(200))
+    key: Mapped[str] = mapped_column(String(200))
+    payload: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+    @classmethod
+    def pending_index(cls, name: str = "ix_outbox_pending") -> Index:
+        """Index that makes finding unpublished rows cheap."""
+        return Index(name, "published_at", "id")
+
+
+def add_event(session: Session, model: type[Any], *, topic: str, event: dict, now: datetime) -> None:
+    """Queue ``event`` for ``topic`` in the caller's transaction."""
+    session.add(model(event_id=event["id"], topic=topic, key=event["subject"], payload=encode_event(event),
+                      created_at=now))
+    session.info["outbox_pending"] = True
+
+
+class OutboxRelay:
+    """Publishes a service's outbox; one per process, woken after commits that added events."""
+
+    def __init__(self, *, session_factory: sessionmaker[Session], model: type[Any], bootstrap: str,
+                 service: str, batch_size: int = 500, idle_seconds: float = 1.0):
+        self.session_factory = session_factory
+        self.model = model
+        self.bootstrap = bootstrap
+        self.service = service
+        self.batch_size = batch_size
+        self.idle_seconds = idle_seconds
+        self._wake = threading.Event()
+        self._producer: Any = None
+        event.listen(session_factory, "after_commit", self._after_commit)
+
+    def _after_commit(self, session: Session) -> None:
+        if session.info.pop("outbox_pending", False):
+            self._wake.set()
+
+    def wake(self) -> None:
+        """Ask the relay to look for work now."""
+        self._wake.set()
+
+    def run(self, stop: threading.Event) -> None:
+        """Publish until ``stop`` is set, then drain what can be drained quickly."""
+        backoff = 0.5
+        log.info("outbox_relay_started", service=self.service)
+        while not stop.is_set():
+            self._wake.wait(self.idle_seconds)
+            self._wake.clear()
+            try:
+                while self.publish_batch() == self.batch_size and not stop.is_set():
+                    pass
+                backoff = 0.5
+            except Exception as exc:  # Kafka or DB unavailable: keep the rows, retry later
+                metrics.OUTBOX_PUBLISH_FAILURES.labels(self.service).inc()
+                log.warning("outbox_publish_failed", service=self.service, error=repr(exc), retry_in=backoff)
+                self._drop_producer()
+                stop.wait(backoff)
+                backoff = min(backoff * 2, 10.0)
+            self._record_depth()
+        try:
+            self.publish_batch()
+        except Exception as exc:
+            log.warning("outbox_final_publish_failed", service=self.service, error=repr(exc))
+        self._drop_producer()
+        log.info("outbox_relay_stopped", service=self.service)
+
+    def _drop_producer(self) -> None:
+        if self._producer is not None:
+            try:
+                self._producer.close(timeout=2)
+            except Exception as exc:
+                log.debug("producer_close_failed", error=repr(exc))
+            self._producer = None
+
+    def publish_batch(self) -> int:
+        """Publish up to ``batch_size`` pending rows in id order; return how many were published.
+
+        On PostgreSQL the rows stay locked (``SKIP LOCKED``) while they are sent, so several
+        relays never publish the same row. SQLite has one writer lock for the whole file, so
+        there the rows are read, sent with no transaction open, and then marked: holding the
+        lock while Kafka is slow would stop intake from accepting feedback.
+        """
+        if self._producer is None:
+            self._producer = make_producer(self.bootstrap)
+        model = self.model
+        query = select(model).where(model.published_at.is_(None)).order_by(model.id).limit(self.batch_size)
+        with self.session_factory() as session:
+            if session.get_bind().dialect.name == "postgresql":
+                with session.begin():
+                    rows = list(session.scalars(query.with_for_update(skip_locked=True)))
+                    done = self._send(rows)
+                    self._mark(session, rows, done)
+            else:
+                with session.begin():
+                    rows = list(session.scalars(query))
+                done = self._send(rows)
+                with session.begin():
+                    self._mark(session, rows, done)
+        if done:
+            metrics.OUTBOX_PUBLISHED.labels(self.service).inc(len(done))
+        if len(done) < len(rows):
+            raise RuntimeError(f"published {len(done)} of {len(rows)} outbox rows")
+        return len(done)
+
+    def _send(self, rows: list[Any]) -> list[int]:
+        """Send rows; return the ids Kafka acknowledged, in order, stopping at the first failure."""
+        if not rows:
+            return []
+        futures = [
+            self._producer.send(r.topic, key=r.key.encode(), value=r.payload, headers=KAFKA_HEADERS)
+            for r in rows
+        ]
+        self._producer.flush(timeout=30)
+        done: list[int] = []
+        for row, fut in zip(rows, futures, strict=True):
+            try:
+                fut.get(timeout=0 if fut.is_done else 30)
+            except Exception as exc:
+                log.warning("outbox_send_failed", service=self.service, row=row.id, error=repr(exc))
+                break
+            done.append(row.id)
+        return done
+
+    def _mark(self, session: Session, rows: list[Any], done: list[int]) -> None:
+        if not done:
+            return
+        now = datetime.now(UTC)
+        session.execute(update(self.model).where(self.model.id.in_(done)).values(published_at=now))
+        for row in rows[: len(done)]:
+            metrics.OUTBOX_PUBLISH_SECONDS.labels(self.service).observe((now - row.created_at).total_seconds())
+
+    def _record_depth(self) -> None:
+        model = self.model
+        try:
+            with self.session_factory() as session:
+                count, oldest = session.execute(
+                    select(func.count(model.id), func.min(model.created_at)).where(model.published_at.is_(None))
+                ).one()
+            metrics.OUTBOX_DEPTH.labels(self.service).set(count)
+            age = 0.0
+            if oldest is not None:
+                if oldest.tzinfo is None:
+                    oldest = oldest.replace(tzinfo=UTC)
+                age = max(0.0, (datetime.now(UTC) - oldest).total_seconds())
+            metrics.OUTBOX_OLDEST_AGE.labels(self.service).set(age)
+        except Exception as exc:
+            log.debug("outbox_depth_unavailable", error=repr(exc))
+
+
+def wait_until_published(session_factory: sessionmaker[Session], model: type[Any], timeout: float) -> bool:
+    """Wait until the outbox is empty (used at shutdown and in tests)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with session_factory() as session:
+            if session.scalar(select(func.count(model.id)).where(model.published_at.is_(None))) == 0:
+                return True
+        time.sleep(0.05)
+    return False

@@ -1,0 +1,132 @@
+"""Running a service: one process per role (``web``, ``consume``, ``schedule``) or ``all`` of them.
+
+``web`` alone runs under gunicorn (threads, several workers); ``all`` is for local use and runs
+the web app on a threaded server beside the consumer and scheduler threads. SIGINT and SIGTERM
+stop every part cleanly; if a background part dies, the process exits non-zero so that its
+supervisor restarts it (a crashed consumer must never be left silently idle).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import structlog
+
+log = structlog.get_logger(__name__)
+
+ROLES = ("web", "consume", "schedule", "all")
+
+
+@dataclass
+class ServiceParts:
+    """What a service can run: an app factory and background loops taking a stop event."""
+
+    name: str
+    port: int
+    app_factory: Callable[[], Any]
+    consume: list[Callable[[threading.Event], None]] = field(default_factory=list)
+    schedule: list[Callable[[threading.Event], None]] = field(default_factory=list)
+    web_background: list[Callable[[threading.Event], None]] = field(default_factory=list)
+    workers: int = 2
+    threads: int = 8
+
+
+def run(parts: ServiceParts, role: str) -> int:
+    """Run ``role`` of the service until a signal or a crash; return the exit code."""
+    if role not in ROLES:
+        print(f"unknown role {role!r}; choose one of {', '.join(ROLES)}", file=sys.stderr)
+        return 2
+    if role == "web":
+        return _run_gunicorn(parts)
+    stop = threading.Event()
+    failed = threading.Event()
+    loops: list[Callable[[threading.Event], None]] = []
+    if role in ("consume", "all"):
+        loops += parts.consume
+    if role in ("schedule", "all"):
+        loops += parts.schedule
+    server = None
+    if role == "all":
+        from werkzeug.serving import make_server
+
+        app = parts.app_factory()
+        loops += parts.web_background
+        server = make_server("0.0.0.0", parts.port, app, threaded=True)
+    loops = list(dict.fromkeys(loops))  # a loop shared by two roles (the outbox relay) runs once
+    threads = [_start(loop, stop, failed) for loop in loops]
+    if server is not None:
+        threads.append(_start(lambda _stop: server.serve_forever(), stop, failed, name="web"))
+        log.info("web_listening", port=parts.port)
+
+    def _signal(signum: int, _frame: Any) -> None:
+        log.info("stopping", signal=signal.Signals(signum).name)
+        stop.set()
+
+    signal.signal(signal.SIGINT, _signal)
+    signal.signal(signal.SIGTERM, _signal)
+    while not stop.is_set() and not failed.is_set():
+        stop.wait(0.5)
+    stop.set()
+    if server is not None:
+        server.shutdown()
+    for thread in threads:
+        thread.join(timeout=15)
+    code = 1 if failed.is_set() else 0
+    log.info("stopped", role=role, exit_code=code)
+    return code
+
+
+def _start(loop: Callable[[threading.Event], None], stop: threading.Event, failed: threading.Event,
+           name: str | None = None) -> threading.Thread:
+    def target() -> None:
+        try:
+            loop(stop)
+        except BaseException as exc:  # a dead loop must take the process down, loudly
+            log.exception("background_loop_crashed", loop=name or getattr(loop, "__qualname__", str(loop)),
+                          error=repr(exc))
+            failed.set()
+
+    thread = threading.Thread(target=target, name=name or getattr(loop, "__qualname__", "loop"), daemon=True)
+    thread.start()
+    return thread
+
+
+def _run_gunicorn(parts: ServiceParts) -> int:
+    from gunicorn.app.base import BaseApplication
+
+    class _App(BaseApplication):  # type: ignore[misc]
+        def load_config(self) -> None:
+            self.cfg.set("bind", f"0.0.0.0:{parts.port}")
+            self.cfg.set("workers", parts.workers)
+            self.cfg.set("worker_class", "gthread")
+            self.cfg.set("threads", parts.threads)
+            self.cfg.set("graceful_timeout", 20)
+            self.cfg.set("keepalive", 5)
+            self.cfg.set("accesslog", None)
+            self.cfg.set("post_fork", _post_fork)
+            self.cfg.set("child_exit", _child_exit)
+
+        def load(self) -> Any:
+            app = parts.app_factory()
+            stop = threading.Event()
+            for loop in parts.web_background:
+                _start(loop, stop, threading.Event())
+            return app
+
+    def _post_fork(_server: Any, _worker: Any) -> None:
+        structlog.contextvars.bind_contextvars(pid=os.getpid())
+
+    def _child_exit(_server: Any, worker: Any) -> None:
+        if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+            from prometheus_client import multiprocess
+
+            multiprocess.mark_process_dead(worker.pid)
+
+    _App().run()
+    return 0

@@ -1,0 +1,98 @@
+"""How a feedback feels: positive, neutral or negative, from its score, refined by its comment.
+
+Both triage (does it open a ticket?) and notify (is it praise or a complaint?) use this, so they
+always agree. Scores lead; an English comment's own sentiment (VADER) can turn a positive score
+into a problem ("10, but the delivery was a disaster") or a neutral one either way.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+POSITIVE, NEUTRAL, NEGATIVE = "positive", "neutral", "negative"
+KIND = {POSITIVE: "praise", NEUTRAL: "neutral", NEGATIVE: "complaint"}
+
+# (negative up to, neutral up to); above is positive. Standard NPS: promoters 9-10.
+BUCKETS = {"nps": (6, 8), "csat": (2, 3), "ces": (3, 4), "rating": (2, 3)}
+NEGATIVE_COMMENT = -0.35
+POSITIVE_COMMENT = 0.5
+
+_analyzer: Any = None
+_lock = threading.Lock()
+
+
+@dataclass(frozen=True)
+class Sentiment:
+    label: str
+    kind: str
+    score_label: str | None
+    comment_score: float | None
+
+
+def score_bucket(metric: str, score: int) -> str:
+    """The bucket of a score on ``metric`` (nps, csat, ces or rating)."""
+    negative_max, neutral_max = BUCKETS[metric]
+    if score <= negative_max:
+        return NEGATIVE
+    if score <= neutral_max:
+        return NEUTRAL
+    return POSITIVE
+
+
+def looks_english(text: str, locale: str | None) -> bool:
+    """Whether VADER (English only) may judge ``text``."""
+    if locale:
+        return locale.lower().startswith("en")
+    letters = [c for c in text if c.isalpha()]
+    if not letters:
+        return False
+    ascii_letters = sum(1 for c in letters if c.isascii())
+    return ascii_letters / len(letters) > 0.95
+
+
+def comment_polarity(text: str) -> float:
+    """VADER compound score of ``text``, -1 (very negative) to 1 (very positive)."""
+    global _analyzer
+    if _analyzer is None:
+        with _lock:
+            if _analyzer is None:
+                from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+
+                _analyzer = SentimentIntensityAnalyzer()
+    return float(_analyzer.polarity_scores(text)["compound"])
+
+
+def classify(*, metric: str | None, score: int | None, rating: int | None, comment: str | None,
+             locale: str | None = None) -> Sentiment:
+    """Classify a feedback from its score (survey first, then stars) and its comment."""
+    score_label = None
+    if metric is not None and score is not None:
+        score_label = score_bucket(metric, score)
+    elif rating is not None:
+        score_label = score_bucket("rating", rating)
+    polarity = None
+    text = (comment or "").strip()
+    if text and looks_english(text, locale):
+        polarity = comment_polarity(text)
+    label = score_label
+    if label is None:
+        if polarity is None:
+            label = NEUTRAL
+        elif polarity <= NEGATIVE_COMMENT:
+            label = NEGATIVE
+        elif polarity >= POSITIVE_COMMENT:
+            label = POSITIVE
+        else:
+            label = NEUTRAL
+    elif polarity is not None and polarity <= NEGATIVE_COMMENT and label != NEGATIVE:
+        label = NEGATIVE
+    return Sentiment(label=label, kind=KIND[label], score_label=score_label, comment_score=polarity)
+
+
+def classify_feedback(data: dict[str, Any]) -> Sentiment:
+    """Classify a ``feedback.received`` data dict."""
+    survey = data.get("survey") or {}
+    return classify(metric=survey.get("metric"), score=survey.get("score"), rating=data.get("rating"),
+                    comment=data.get("comment"), locale=data.get("locale"))
