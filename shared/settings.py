@@ -28,6 +28,7 @@ class CommonSettings:
     org_config: str
     log_level: str
     secret_key: str
+    link_secret: str
     web_workers: int
     web_threads: int
 
@@ -54,6 +55,8 @@ def common(env: Env) -> CommonSettings:
         org_config=env.str("ORG_CONFIG", str(ROOT / "config" / "org.demo.yaml")),
         log_level=env.str("LOG_LEVEL", "INFO", validate=OneOf(["DEBUG", "INFO", "WARNING", "ERROR"])),
         secret_key=env.str("CLOSELOOP_SECRET_KEY", "") or _dev_secret(),
+        # intake and notify must share this one (follow-up links); sessions need not be shared
+        link_secret=env.str("CLOSELOOP_LINK_SECRET", "") or env.str("CLOSELOOP_SECRET_KEY", "") or _dev_secret(),
         web_workers=env.int("WEB_CONCURRENCY", 2, validate=Range(min=1, max=64)),
         web_threads=env.int("WEB_THREADS", 8, validate=Range(min=1, max=256)),
     )
