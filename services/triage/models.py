@@ -63,6 +63,9 @@ class Ticket(Base):
     resolution: Mapped[str | None] = mapped_column(Text)
     customer_message: Mapped[str | None] = mapped_column(Text)
     reopened_count: Mapped[int] = mapped_column(Integer, default=0)
+    # the customer's answer to the closed-loop message: "fixed" or "not_fixed"
+    customer_answer: Mapped[str | None] = mapped_column(String(10))
+    customer_answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 

@@ -41,3 +41,10 @@ def test_producer_refuses_data_that_breaks_the_schema() -> None:
     with pytest.raises(ValueError):
         make_event(type="feedback.received", source="/intake", subject="f", now=NOW,
                    data={"id": "f", "received_at": NOW, "source": "pigeon"})
+
+
+def test_an_unknown_event_type_from_a_newer_producer_is_not_poison() -> None:
+    event = make_event(type="feedback.received", source="/intake", subject="f-1", now=NOW,
+                       data={"id": "f-1", "received_at": NOW, "source": "form"})
+    event["type"] = "feedback.translated"
+    assert decode_event(encode_event(event)).type == "feedback.translated"

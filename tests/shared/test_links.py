@@ -10,7 +10,7 @@ def test_link_round_trip_and_forgery() -> None:
     token = url.split("token=", 1)[1]
     assert url.startswith("http://intake.example/follow-up?token=")
     assert read_follow_up_token("s3cret", token) == {"ticket_id": "t-1", "feedback_id": "f-1",
-                                                     "answer": "not_fixed"}
+                                                     "answer": "not_fixed", "nonce": ""}
     with pytest.raises(BadLink):
         read_follow_up_token("other-secret", token)
     with pytest.raises(BadLink):
