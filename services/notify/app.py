@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from flask import Flask
 
-from services.notify import api, handlers
+from services.notify import api, handlers, jobs, pages
+from services.notify.channels import Channels
 from services.notify.config import NotifySettings, load_settings
+from services.notify.delivery import DeliveryWorker
+from services.notify.mail import Mailer, SmtpConfig
 from services.notify.models import ProcessedEvent
 from shared import events, topics
 from shared.db import make_engine, make_session_factory
@@ -18,13 +22,19 @@ from shared.web import create_base_app
 
 
 class Notify:
-    """The wired-up service: settings, org, database."""
+    """The wired-up service: settings, org, database, handler context, channels."""
 
     def __init__(self, settings: NotifySettings):
         self.settings = settings
         self.org = load_org(settings.common.org_config)
         self.engine = make_engine(settings.database_url)
         self.sessions = make_session_factory(self.engine)
+        self.ctx = handlers.Context(org=self.org, link_secret=settings.common.link_secret,
+                                    intake_url=settings.intake_public_url, triage_url=settings.triage_public_url,
+                                    notify_url=settings.notify_public_url)
+        self.mailer = Mailer(SmtpConfig.from_url(settings.smtp_url), timeout=settings.delivery_timeout_seconds)
+        self.channels = Channels(org_channels={c.id: c for c in self.org.channels}, mailer=self.mailer,
+                                 timeout=settings.delivery_timeout_seconds)
 
     def create_app(self) -> Flask:
         """The web app."""
@@ -34,23 +44,34 @@ class Notify:
         )
         app.extensions["closeloop_sessions"] = self.sessions
         rest.register_blueprint(api.blp)
+        app.register_blueprint(pages.bp)
         return app
 
     def consumer(self) -> ConsumerLoop:
-        """Broadcasts feedback and ticket events."""
-        ticket_handlers = {t: handlers.on_ticket_event for t in events.TICKET_TYPES}
+        """Records feed entries and the deliveries that feedback and ticket events call for."""
+        on_ticket = partial(handlers.on_ticket_event, ctx=self.ctx)
         return ConsumerLoop(
             bootstrap=self.settings.common.kafka_bootstrap, group="notify",
             topics=[topics.FEEDBACK_RECEIVED, topics.TICKET_EVENTS],
-            handlers={events.FEEDBACK_RECEIVED: handlers.on_feedback_received, **ticket_handlers},
+            handlers={events.FEEDBACK_RECEIVED: partial(handlers.on_feedback_received, ctx=self.ctx),
+                      **{t: on_ticket for t in events.TICKET_TYPES}},
             session_factory=self.sessions, processed_model=ProcessedEvent,
         )
+
+    def delivery_worker(self) -> DeliveryWorker:
+        """Sends recorded deliveries with retries, beside the consumer."""
+        s = self.settings
+        return DeliveryWorker(sessions=self.sessions, channels=self.channels, max_attempts=s.delivery_max_attempts,
+                              backoff_seconds=s.delivery_backoff_seconds,
+                              max_backoff_seconds=s.delivery_max_backoff_seconds,
+                              send_timeout=s.delivery_timeout_seconds, poll_seconds=s.delivery_poll_seconds)
 
     def parts(self) -> ServiceParts:
         """Everything the runner may start, by role."""
         return ServiceParts(
             name="notify", port=self.settings.port, app_factory=self.create_app,
-            consume=[self.consumer().run],
+            consume=[self.consumer().run, self.delivery_worker().run],
+            schedule=[jobs.scheduler_loop(self.sessions, self.ctx)],
             workers=self.settings.common.web_workers, threads=self.settings.common.web_threads,
         )
 

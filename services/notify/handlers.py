@@ -1,20 +1,72 @@
-"""Notify's use cases: every feedback becomes a feed entry; ticket events update it."""
+"""Notify's use cases: feed entries, broadcasts, ticket notices, the customer's closed loop, digests.
+
+Handlers only record what must be sent (a ``deliveries`` row per channel or person and event) in
+the caller's transaction; the delivery worker sends later, so a slow or broken channel can never
+hold up the consumer.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from services.notify.models import FeedEntry
+from services.notify import audience, messages
+from services.notify.digest import digest_message, period_window
+from services.notify.models import PENDING, Delivery, FeedEntry
+from services.notify.queries import digest_stats
 from services.notify.redaction import redact
+from shared import events
 from shared.events import Event
+from shared.links import FIXED, NOT_FIXED, follow_up_url
+from shared.org import Channel, Org, User
 from shared.sentiment import classify_feedback
 
+PERSON_CHANNEL = "people"
+CUSTOMER_CHANNEL = "customer"
+PERSON_NOTICES = (events.TICKET_CREATED, events.TICKET_ASSIGNED, events.TICKET_SLA_WARNING,
+                  events.TICKET_SLA_BREACHED, events.TICKET_ESCALATED, events.TICKET_REOPENED)
 
-def on_feedback_received(session: Session, event: Event, now: datetime) -> FeedEntry | None:
-    """Add the feedback to the org feed, personal data redacted."""
+
+@dataclass(frozen=True)
+class Context:
+    """What the handlers need besides the session: the org and the public addresses links point to."""
+
+    org: Org
+    link_secret: str
+    intake_url: str
+    triage_url: str
+    notify_url: str
+
+    @property
+    def feed_url(self) -> str:
+        return f"{self.notify_url.rstrip('/')}/feed"
+
+    @property
+    def inbox_url(self) -> str:
+        return f"{self.triage_url.rstrip('/')}/inbox"
+
+
+def record(session: Session, *, event_id: str, event_type: str, message: messages.Message, now: datetime,
+           channel: Channel | None = None, person: User | None = None, customer_email: str | None = None) -> None:
+    """Queue one message for an org channel, a person (by email) or the customer."""
+    if channel is not None:
+        name, ctype, address, recipient = channel.id, channel.type, "", None
+    elif person is not None:
+        name, ctype, address, recipient = PERSON_CHANNEL, "email", person.email or "", person.name
+    else:
+        name, ctype, address, recipient = CUSTOMER_CHANNEL, "email", customer_email or "", "customer"
+    session.add(Delivery(channel=name, channel_type=ctype, address=address, recipient=recipient,
+                         event_id=event_id, event_type=event_type, subject=message.subject[:300],
+                         message=message.to_json(), status=PENDING, attempts=0, created_at=now,
+                         next_attempt_at=now))
+
+
+def on_feedback_received(session: Session, event: Event, now: datetime, *, ctx: Context) -> FeedEntry | None:
+    """Add the feedback to the org feed and broadcast it, personal data redacted."""
     data = event.data
     if session.scalar(select(FeedEntry.id).where(FeedEntry.feedback_id == data["id"])) is not None:
         return None
@@ -29,17 +81,100 @@ def on_feedback_received(session: Session, event: Event, now: datetime) -> FeedE
         customer_name=customer.get("name"), updated_at=now,
     )
     session.add(entry)
+    broadcast = messages.feedback_message(entry, ctx.org, feed_url=ctx.feed_url)
+    for channel in audience.channels_for(ctx.org, event_type=event.type, kind=entry.kind, team=None,
+                                         touchpoint=entry.touchpoint):
+        record(session, event_id=event.id, event_type=event.type, message=broadcast, now=now, channel=channel)
+    if entry.kind == "praise":
+        users, teams = audience.named_in(ctx.org, entry.comment)
+        named = [u.name for u in users] + [ctx.org.teams[t].name for t in teams]
+        if named:
+            kudos = messages.kudos_message(entry, ctx.org, named=named, feed_url=ctx.feed_url)
+            for person in audience.praise_recipients(ctx.org, users, teams):
+                if person.email:
+                    record(session, event_id=event.id, event_type="feedback.praised", message=kudos, now=now,
+                           person=person)
     return entry
 
 
-def on_ticket_event(session: Session, event: Event, now: datetime) -> None:
-    """Show on the feed entry which team owns the problem and where it stands."""
+def on_ticket_event(session: Session, event: Event, now: datetime, *, ctx: Context) -> None:
+    """Keep the feed entry current and tell the people and channels concerned."""
     data = event.data
     entry = session.scalar(select(FeedEntry).where(FeedEntry.feedback_id == data["feedback_id"]))
-    if entry is None:
-        return
+    if entry is not None:
+        _update_entry(entry, event, now)
+    if event.type in PERSON_NOTICES:
+        notice = messages.ticket_message(event.type, data, entry, ctx.org, inbox_url=ctx.inbox_url)
+        for person in audience.ticket_recipients(ctx.org, event.type, data):
+            record(session, event_id=event.id, event_type=event.type, message=notice, now=now, person=person)
+    kind = entry.kind if entry is not None else data.get("kind")
+    subscribed = audience.channels_for(ctx.org, event_type=event.type, kind=kind, team=data["team"],
+                                       touchpoint=data.get("touchpoint"))
+    if event.type == events.TICKET_RESOLVED:
+        _on_resolved(session, event, now, ctx=ctx, entry=entry, subscribed=subscribed)
+    elif subscribed:
+        notice = messages.ticket_message(event.type, data, entry, ctx.org, inbox_url=ctx.inbox_url)
+        for channel in subscribed:
+            record(session, event_id=event.id, event_type=event.type, message=notice, now=now, channel=channel)
+
+
+def _update_entry(entry: FeedEntry, event: Event, now: datetime) -> None:
+    data = event.data
     entry.team = data["team"]
     entry.ticket_id = data["ticket_id"]
     entry.ticket_status = data["status"]
+    entry.sla_state = data["sla_state"]
     entry.owner_name = (data.get("owner") or {}).get("name")
+    if event.type == events.TICKET_SLA_BREACHED and entry.breached_at is None:
+        entry.breached_at = event.time
+    if event.type == events.TICKET_RESOLVED:
+        entry.resolved_at = event.time
+        entry.root_cause = data.get("root_cause")
+    elif event.type == events.TICKET_REOPENED:
+        entry.resolved_at = None
     entry.updated_at = now
+
+
+def _on_resolved(session: Session, event: Event, now: datetime, *, ctx: Context, entry: FeedEntry | None,
+                 subscribed: list[Channel]) -> None:
+    data = event.data
+    notice = messages.resolved_message(data, entry, ctx.org, inbox_url=ctx.inbox_url)
+    targets: list[Channel | User] = list(subscribed)
+    home = audience.team_channel(ctx.org, data["team"])
+    if home is not None and all(getattr(t, "id", None) != home.id for t in targets):
+        targets.append(home)
+    for target in targets:
+        if isinstance(target, Channel):
+            record(session, event_id=event.id, event_type=event.type, message=notice, now=now, channel=target)
+        elif target.email:
+            record(session, event_id=event.id, event_type=event.type, message=notice, now=now, person=target)
+    if entry is not None and entry.customer_email:
+        links = {answer: follow_up_url(ctx.intake_url, ctx.link_secret, ticket_id=data["ticket_id"],
+                                       feedback_id=data["feedback_id"], answer=answer, nonce=event.id)
+                 for answer in (FIXED, NOT_FIXED)}
+        letter = messages.customer_message(data, entry, ctx.org, fixed_url=links[FIXED],
+                                           not_fixed_url=links[NOT_FIXED])
+        record(session, event_id=event.id, event_type="ticket.resolved.customer", message=letter, now=now,
+               customer_email=entry.customer_email)
+
+
+def record_digest(session: Session, *, ctx: Context, period: str, now: datetime) -> int:
+    """Queue the ``daily`` or ``weekly`` digest for leadership and subscribed channels; 0 if already queued."""
+    start, end, key = period_window(period, now=now, digest=ctx.org.digest)
+    event_id = f"digest:{period}:{key}"
+    if session.scalar(select(Delivery.id).where(Delivery.event_id == event_id).limit(1)) is not None:
+        return 0
+    stats: dict[str, Any] = digest_stats(session, start=start, end=end, org=ctx.org)
+    message = digest_message(period, stats, start=start, end=end, feed_url=ctx.feed_url)
+    count = 0
+    addresses: set[str] = set()
+    for channel in audience.digest_channels(ctx.org, period):
+        record(session, event_id=event_id, event_type=f"digest.{period}", message=message, now=now, channel=channel)
+        addresses.update(channel.to)
+        count += 1
+    for leader in audience.leadership(ctx.org):
+        if leader.email not in addresses:
+            record(session, event_id=event_id, event_type=f"digest.{period}", message=message, now=now,
+                   person=leader)
+            count += 1
+    return count

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Float, Index, Integer, String, Text
+from sqlalchemy import Float, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.db import ProcessedEventMixin, UTCDateTime
@@ -15,7 +15,10 @@ class Base(DeclarativeBase):
 
 
 class FeedEntry(Base):
-    """One feedback as the whole organisation sees it: praise, complaint or neutral, redacted."""
+    """One feedback as the whole organisation sees it: praise, complaint or neutral, redacted.
+
+    The customer's contact details are kept only to close the loop with them; they are never shown.
+    """
 
     __tablename__ = "feed_entries"
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -37,10 +40,48 @@ class FeedEntry(Base):
     ticket_status: Mapped[str | None] = mapped_column(String(20))
     owner_name: Mapped[str | None] = mapped_column(String(200))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    sla_state: Mapped[str | None] = mapped_column(String(20))
+    breached_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
+    root_cause: Mapped[str | None] = mapped_column(String(50))
 
 
 Index("ix_feed_kind_received", FeedEntry.kind, FeedEntry.received_at)
 Index("ix_feed_ticket", FeedEntry.ticket_id)
+
+PENDING, SENT, FAILED = "pending", "sent", "failed"
+
+
+class Delivery(Base):
+    """One message for one channel (or one person) about one event, and how sending it went.
+
+    Rows are written by the consumer in its transaction and sent later by the delivery worker,
+    which claims due rows with a lease so that two workers (or a restarted one) never send a row
+    twice once it is marked sent.
+    """
+
+    __tablename__ = "deliveries"
+    __table_args__ = (UniqueConstraint("event_id", "channel", "address", name="uq_delivery_event_channel"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    channel: Mapped[str] = mapped_column(String(100))
+    channel_type: Mapped[str] = mapped_column(String(20))
+    address: Mapped[str] = mapped_column(String(320), default="")
+    recipient: Mapped[str | None] = mapped_column(String(200))
+    event_id: Mapped[str] = mapped_column(String(100))
+    event_type: Mapped[str] = mapped_column(String(50))
+    subject: Mapped[str] = mapped_column(String(300))
+    message: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(10), default=PENDING)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+Index("ix_deliveries_due", Delivery.status, Delivery.next_attempt_at)
 
 
 class ProcessedEvent(ProcessedEventMixin, Base):

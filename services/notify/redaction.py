@@ -8,7 +8,8 @@ EMAIL = re.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}")
 # 13-19 digits, optionally grouped by spaces or dashes, that pass the Luhn check.
 CARD = re.compile(r"(?<!\d)(?:\d[ \-]?){12,18}\d(?!\d)")
 # International or national numbers with at least 7 digits, allowing spaces, dots, dashes, brackets.
-PHONE = re.compile(r"(?<![\w+])(?:\+|00)?\d[\d\s().\-]{5,18}\d(?![\w])")
+PHONE = re.compile(r"(?<![\w+(])(?:\+|00)?\(?\d[\d\s().\-]{5,18}\d(?![\w])")
+DATE = re.compile(r"\d{4}-\d{2}-\d{2}|\d{1,2}[./]\d{1,2}[./]\d{2,4}")
 
 
 def _luhn_ok(digits: str) -> bool:
@@ -30,6 +31,8 @@ def _card(match: re.Match[str]) -> str:
 
 def _phone(match: re.Match[str]) -> str:
     digits = re.sub(r"\D", "", match.group(0))
+    if DATE.fullmatch(match.group(0)):  # "2026-11-02" or "02.11.2026" is a date, not a phone number
+        return match.group(0)
     return "[phone]" if 7 <= len(digits) <= 15 else match.group(0)
 
 

@@ -1,0 +1,141 @@
+"""The delivery worker: sends what the consumer recorded, retrying with backoff, never twice.
+
+Each round it claims due rows with a lease (an ``UPDATE`` guarded by status and lease, so two
+workers or a restarted one never hold the same row), at most one lane of rows per channel, and
+sends each lane on its own thread: a slow or broken channel ties up only its own lane. Every
+row is marked (sent, or failed with the error and its next attempt) right after its own send,
+so a restart resends nothing already delivered. After ``max_attempts`` or a permanent refusal
+a row is ``failed`` for good; ``GET /api/v1/deliveries`` shows it.
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+import structlog
+from prometheus_client import Counter
+from sqlalchemy import or_, select, update
+from sqlalchemy.orm import Session, sessionmaker
+from tenacity import RetryCallState, Retrying, wait_exponential, wait_random
+
+from services.notify.channels import Channels, DeliveryFailed, Outgoing
+from services.notify.messages import Message
+from services.notify.models import FAILED, PENDING, SENT, Delivery
+
+log = structlog.get_logger(__name__)
+DELIVERIES = Counter("closeloop_notify_deliveries_total", "Delivery attempts, by channel type and outcome",
+                     ["channel_type", "outcome"])
+
+
+@dataclass
+class DeliveryWorker:
+    sessions: sessionmaker[Session]
+    channels: Channels
+    max_attempts: int = 8
+    backoff_seconds: float = 5.0
+    max_backoff_seconds: float = 1800.0
+    send_timeout: float = 10.0
+    poll_seconds: float = 0.5
+    lanes: int = 8
+    lane_size: int = 10
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+
+    def __post_init__(self) -> None:
+        self._wait = wait_exponential(multiplier=self.backoff_seconds, max=self.max_backoff_seconds) + wait_random(
+            0, self.backoff_seconds / 2)
+
+    def retry_delay(self, attempts: int) -> float:
+        """Seconds to wait after the ``attempts``-th failure (exponential, capped, with jitter)."""
+        state = RetryCallState(Retrying(), None, (), {})
+        state.attempt_number = attempts
+        return float(self._wait(state))
+
+    def run(self, stop: threading.Event) -> None:
+        """Claim and send due deliveries until ``stop`` is set."""
+        busy: dict[str, Future[None]] = {}
+        log.info("delivery_worker_started", lanes=self.lanes)
+        with ThreadPoolExecutor(self.lanes, thread_name_prefix="delivery") as pool:
+            while not stop.is_set():
+                for channel, future in list(busy.items()):
+                    if future.done():
+                        del busy[channel]
+                        future.result()  # a lane that crashed takes the process down, loudly
+                claimed = self.claim(exclude=set(busy), lanes=self.lanes - len(busy)) if len(busy) < self.lanes \
+                    else {}
+                for channel, (token, rows) in claimed.items():
+                    busy[channel] = pool.submit(self.send_lane, token, rows)
+                stop.wait(0.05 if claimed else self.poll_seconds)
+        log.info("delivery_worker_stopped")
+
+    def claim(self, *, exclude: set[str] | None = None, lanes: int = 8) -> dict[str, tuple[str, list[Delivery]]]:
+        """Lease due rows, at most ``lane_size`` per channel and ``lanes`` channels, skipping busy channels."""
+        now = self.clock()
+        due = (Delivery.status == PENDING) & (Delivery.next_attempt_at <= now) & or_(
+            Delivery.lease_until.is_(None), Delivery.lease_until < now)
+        query = select(Delivery.id, Delivery.channel).where(due)
+        if exclude:
+            query = query.where(Delivery.channel.not_in(exclude))
+        picked: dict[str, list[int]] = {}
+        claimed: dict[str, tuple[str, list[Delivery]]] = {}
+        with self.sessions() as session, session.begin():
+            for row_id, channel in session.execute(query.order_by(Delivery.next_attempt_at, Delivery.id).limit(
+                    lanes * self.lane_size)):
+                if channel in picked or len(picked) < lanes:
+                    ids = picked.setdefault(channel, [])
+                    if len(ids) < self.lane_size:
+                        ids.append(row_id)
+            for channel, ids in picked.items():
+                token = uuid.uuid4().hex
+                lease = now + timedelta(seconds=(self.send_timeout * 2 + 5) * len(ids) + 30)
+                session.execute(update(Delivery).where(Delivery.id.in_(ids), due).values(
+                    lease_until=lease, claimed_by=token))
+                rows = list(session.scalars(select(Delivery).where(Delivery.claimed_by == token).order_by(
+                    Delivery.id)))
+                if rows:
+                    claimed[channel] = (token, rows)
+        return claimed
+
+    def send_lane(self, token: str, rows: list[Delivery]) -> None:
+        """Send one channel's claimed rows in order, marking each right after its own attempt."""
+        for row in rows:
+            self.send_one(token, row)
+
+    def send_one(self, token: str, row: Delivery) -> str:
+        """Attempt one delivery and record the outcome; return the new status."""
+        error: str | None = None
+        permanent = False
+        try:
+            sender = self.channels.sender_for(row.channel, row.channel_type)
+            sender.send(Outgoing(delivery_id=row.id, event_id=row.event_id, event_type=row.event_type,
+                                 address=row.address, message=Message.from_json(row.message)))
+        except DeliveryFailed as exc:
+            error, permanent = str(exc), exc.permanent
+        except Exception as exc:  # a rendering bug must fail this delivery visibly, not stop all the others
+            log.exception("delivery_crashed", delivery=row.id, channel=row.channel)
+            error = f"{exc.__class__.__name__}: {exc}"
+        now = self.clock()
+        attempts = row.attempts + 1
+        if error is None:
+            values: dict[str, object] = {"status": SENT, "sent_at": now, "last_error": None}
+        elif permanent or attempts >= self.max_attempts:
+            values = {"status": FAILED, "last_error": error[:2000]}
+        else:
+            values = {"status": PENDING, "last_error": error[:2000],
+                      "next_attempt_at": now + timedelta(seconds=self.retry_delay(attempts))}
+        with self.sessions() as session, session.begin():
+            result = session.execute(update(Delivery).where(Delivery.id == row.id, Delivery.claimed_by == token)
+                                     .values(attempts=attempts, lease_until=None, **values))
+        status = str(values["status"])
+        outcome = "sent" if error is None else ("gave_up" if status == FAILED else "retrying")
+        DELIVERIES.labels(row.channel_type, outcome).inc()
+        if result.rowcount == 0:  # type: ignore[attr-defined]
+            log.warning("delivery_lease_lost", delivery=row.id, channel=row.channel)
+        elif error is not None:
+            log.warning("delivery_failed", delivery=row.id, channel=row.channel, attempts=attempts, status=status,
+                        error=error[:300])
+        return status

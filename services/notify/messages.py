@@ -1,0 +1,197 @@
+"""What notify says: channel-neutral messages for broadcasts, tickets, digests and customers.
+
+A :class:`Message` is stored with its delivery and rendered by each channel for its own format
+(Slack mrkdwn, signed JSON, HTML and text email), which is where escaping happens. Everything
+broadcast inside the organisation is built from redacted text; only the customer's own message
+carries their name.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import Any
+
+from services.notify.models import FeedEntry
+from shared.org import Org
+
+KIND_TITLES = {"praise": "Praise", "complaint": "Complaint", "neutral": "Feedback"}
+METRIC_SCALES = {"nps": 10, "csat": 5, "ces": 7}
+
+
+@dataclass(frozen=True)
+class Section:
+    title: str
+    items: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Message:
+    """A message before it is rendered for a channel."""
+
+    subject: str
+    headline: str
+    kind: str = "info"
+    quote: str | None = None
+    facts: list[tuple[str, str]] = field(default_factory=list)
+    paragraphs: list[str] = field(default_factory=list)
+    links: list[tuple[str, str]] = field(default_factory=list)
+    sections: list[Section] = field(default_factory=list)
+    greeting: str | None = None
+    data: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> str:
+        """The stored form."""
+        return json.dumps(asdict(self), ensure_ascii=False, default=str)
+
+    @classmethod
+    def from_json(cls, raw: str) -> Message:
+        """Read the stored form back."""
+        doc = json.loads(raw)
+        doc["facts"] = [tuple(f) for f in doc.get("facts", [])]
+        doc["links"] = [tuple(link) for link in doc.get("links", [])]
+        doc["sections"] = [Section(**s) for s in doc.get("sections", [])]
+        return cls(**doc)
+
+
+def score_text(entry: FeedEntry) -> str | None:
+    """``NPS 9/10``, ``CSAT 2/5``, ``3/5 stars``, or None."""
+    if entry.metric and entry.score is not None:
+        return f"{entry.metric.upper()} {entry.score}/{METRIC_SCALES.get(entry.metric, '?')}"
+    if entry.rating is not None:
+        return f"{entry.rating}/5 stars"
+    return None
+
+
+def _entry_facts(entry: FeedEntry, org: Org) -> list[tuple[str, str]]:
+    facts = []
+    if (score := score_text(entry)) is not None:
+        facts.append(("Score", score))
+    if entry.touchpoint:
+        facts.append(("Touchpoint", entry.touchpoint))
+    if entry.product:
+        facts.append(("Product", entry.product))
+    facts.append(("Source", entry.source))
+    if entry.team:
+        facts.append(("Team", org.teams[entry.team].name if entry.team in org.teams else entry.team))
+    return facts
+
+
+def _entry_data(entry: FeedEntry) -> dict[str, Any]:
+    return {"feedback_id": entry.feedback_id, "kind": entry.kind, "touchpoint": entry.touchpoint,
+            "score": {"metric": entry.metric, "value": entry.score} if entry.metric else None,
+            "rating": entry.rating, "comment": entry.comment, "team": entry.team, "ticket_id": entry.ticket_id}
+
+
+def feedback_message(entry: FeedEntry, org: Org, *, feed_url: str) -> Message:
+    """The org-wide broadcast of one feedback (the comment is already redacted)."""
+    title = KIND_TITLES.get(entry.kind, "Feedback")
+    where = f" about {entry.touchpoint}" if entry.touchpoint else ""
+    return Message(
+        subject=f"{title}{where}", headline=f"New {title.lower()} from a customer{where}", kind=entry.kind,
+        quote=entry.comment, facts=_entry_facts(entry, org), links=[("Open the org feed", feed_url)],
+        data=_entry_data(entry),
+    )
+
+
+def kudos_message(entry: FeedEntry, org: Org, *, named: list[str], feed_url: str) -> Message:
+    """Praise that names someone, for them and their manager."""
+    who = ", ".join(named)
+    return Message(
+        subject=f"A customer praised {who}", headline=f"A customer praised {who}", kind="praise",
+        quote=entry.comment, facts=_entry_facts(entry, org),
+        paragraphs=["Thank you. This is what the customer wrote; it is shared with the whole organisation."],
+        links=[("Open the org feed", feed_url)], data={**_entry_data(entry), "named": named},
+    )
+
+
+TICKET_HEADLINES = {
+    "ticket.created": "A new ticket is yours: one customer, one owner, {hours} to resolve it",
+    "ticket.assigned": "A ticket was assigned to you; it is due {due}",
+    "ticket.sla_warning": "At risk: this ticket is due {due} and is not resolved yet",
+    "ticket.sla_breached": "Breached: this ticket missed its deadline ({due})",
+    "ticket.escalated": "Escalated to you: this ticket missed its deadline ({due})",
+    "ticket.reopened": "Reopened: the customer says it is not fixed; it is due {due}",
+}
+
+
+def _when(moment: datetime) -> str:
+    return moment.strftime("%a %d %b %H:%M UTC")
+
+
+def ticket_message(event_type: str, data: dict[str, Any], entry: FeedEntry | None, org: Org, *,
+                   inbox_url: str) -> Message:
+    """A ticket event for the people concerned: its owner and whoever it escalates to."""
+    due, received = data["due_at"], data["received_at"]
+    hours = max(1, round((due - received).total_seconds() / 3600))
+    headline = TICKET_HEADLINES.get(event_type, "Ticket update: {due}").format(
+        due=_when(due), hours=f"{hours} hours")
+    team = org.teams.get(data["team"])
+    facts = [("Priority", data["priority"]), ("Owner", (data.get("owner") or {}).get("name") or "?"),
+             ("Team", team.name if team else data["team"]), ("Due", _when(due)),
+             ("SLA", data["sla_state"].replace("_", " "))]
+    if data.get("escalated_to"):
+        facts.append(("Escalated to", data["escalated_to"].get("name") or data["escalated_to"]["id"]))
+    if data.get("touchpoint"):
+        facts.append(("Touchpoint", data["touchpoint"]))
+    if entry is not None and (score := score_text(entry)) is not None:
+        facts.append(("Score", score))
+    kind = {"ticket.sla_warning": "at_risk", "ticket.sla_breached": "breached",
+            "ticket.escalated": "breached"}.get(event_type, "complaint")
+    return Message(
+        subject=f"[{data['priority']}] {headline.split(':')[0]}: ticket {data['ticket_id'][:8]}",
+        headline=headline, kind=kind, quote=entry.comment if entry else None, facts=facts,
+        links=[("Open your inbox", inbox_url)],
+        data={"ticket_id": data["ticket_id"], "feedback_id": data["feedback_id"], "status": data["status"],
+              "sla_state": data["sla_state"], "due_at": due.isoformat(), "team": data["team"]},
+    )
+
+
+def root_cause_plain(data: dict[str, Any], org: Org) -> str:
+    """The root cause of a resolved ticket in words a customer understands."""
+    if data.get("root_cause_plain"):
+        return str(data["root_cause_plain"])
+    cause = org.root_causes.get(data.get("root_cause") or "")
+    return cause.plain if cause else "a cause outside our usual categories"
+
+
+def resolved_message(data: dict[str, Any], entry: FeedEntry | None, org: Org, *, inbox_url: str) -> Message:
+    """A resolved ticket for its team: what was done and the root cause, so it does not come back."""
+    cause = org.root_causes.get(data.get("root_cause") or "")
+    label = data.get("root_cause_label") or (cause.label if cause else data.get("root_cause") or "unknown")
+    owner = (data.get("owner") or {}).get("name") or "?"
+    in_time = "within its SLA" if data["sla_state"] == "met" else "after its deadline"
+    return Message(
+        subject=f"Resolved: {label} (ticket {data['ticket_id'][:8]})",
+        headline=f"{owner} resolved a ticket {in_time}. Root cause: {label}", kind="resolved",
+        quote=entry.comment if entry else None,
+        facts=[("Root cause", label), ("Resolution", data.get("resolution") or "-"), ("Owner", owner),
+               ("SLA", data["sla_state"]), *([("Touchpoint", data["touchpoint"])] if data.get("touchpoint") else [])],
+        links=[("Open the inbox", inbox_url)],
+        data={"ticket_id": data["ticket_id"], "feedback_id": data["feedback_id"],
+              "root_cause": data.get("root_cause"), "resolution": data.get("resolution")},
+    )
+
+
+def customer_message(data: dict[str, Any], entry: FeedEntry, org: Org, *, fixed_url: str,
+                     not_fixed_url: str) -> Message:
+    """The closed-loop message to the customer: apology where due, what was done, why, and two links."""
+    complaint = (data.get("kind") or entry.kind) == "complaint"
+    done = data.get("customer_message") or data.get("resolution") or "We looked into it and took care of it."
+    paragraphs = []
+    if complaint:
+        paragraphs.append("We are sorry. You told us something went wrong, and it was our fault.")
+    else:
+        paragraphs.append("Thank you for your feedback. We followed it up.")
+    paragraphs.append(f"What we did: {done}")
+    paragraphs.append(f"Why it happened: {root_cause_plain(data, org)}. "
+                      "We have passed this on so that it does not happen again.")
+    paragraphs.append("Did this fix it for you? One click is enough to tell us.")
+    name = entry.customer_name
+    return Message(
+        subject="About your feedback: what we did", headline="What we did about your feedback",
+        kind="customer", greeting=f"Hello {name}," if name else "Hello,", paragraphs=paragraphs,
+        links=[("Yes, it is fixed", fixed_url), ("No, it is not fixed", not_fixed_url)],
+        data={"ticket_id": data["ticket_id"], "feedback_id": data["feedback_id"]},
+    )

@@ -1,0 +1,118 @@
+"""What the consumer records: who hears about each feedback and ticket event (no sending here)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+
+from services.notify.app import Notify
+from services.notify.messages import Message
+from services.notify.models import Delivery
+from shared.links import read_follow_up_token
+from tests.services.notify.conftest import consume, feedback_event, ticket_event
+
+
+def deliveries(notify: Notify, event_id: str | None = None) -> list[Delivery]:
+    with notify.sessions() as session:
+        query = select(Delivery).order_by(Delivery.id)
+        if event_id:
+            query = query.where(Delivery.event_id == event_id)
+        return list(session.scalars(query))
+
+
+def targets(rows: list[Delivery]) -> set[tuple[str, str]]:
+    return {(d.channel, d.address) for d in rows}
+
+
+def test_praise_goes_only_to_praise_channels_and_reaches_the_named_employee_and_manager(notify: Notify) -> None:
+    event = feedback_event(survey={"metric": "nps", "score": 10},
+                           comment="Ana Silva sorted it in minutes, write to me at jo@home.example")
+    consume(notify, event)
+    rows = deliveries(notify, event.id)
+    assert targets(rows) == {("kudos", ""), ("broken", ""), ("people", "ana@example.com"),
+                             ("people", "lee@example.com")}
+    kudos = Message.from_json(next(d for d in rows if d.address == "ana@example.com").message)
+    assert kudos.subject == "A customer praised Ana Silva"
+    assert "jo@home.example" not in (kudos.quote or "") and "[email]" in (kudos.quote or "")
+
+
+def test_praise_naming_a_team_reaches_its_members_and_their_lead(notify: Notify) -> None:
+    event = feedback_event(rating=5, comment="The Logistics people are heroes")
+    consume(notify, event)
+    people = {d.address for d in deliveries(notify, event.id) if d.channel == "people"}
+    assert people == {"lena@example.com", "tom@example.com", "carmen@example.com"}
+
+
+def test_complaints_go_to_complaint_channels_redacted(notify: Notify) -> None:
+    event = feedback_event(survey={"metric": "nps", "score": 2}, touchpoint="delivery",
+                           comment="Parcel lost. Call 0044 20 7946 0958 or (555) 123-4567; card 4111-1111-1111-1111")
+    consume(notify, event)
+    rows = deliveries(notify, event.id)
+    assert targets(rows) == {("complaints", ""), ("broken", "")}
+    quote = Message.from_json(rows[0].message).quote or ""
+    assert quote == "Parcel lost. Call [phone] or [phone]; card [card]"
+
+
+def test_a_first_name_two_people_share_is_not_a_mention(notify: Notify) -> None:
+    event = feedback_event(rating=5, comment="great service, no names")
+    consume(notify, event)
+    assert {d.channel for d in deliveries(notify, event.id)} == {"kudos", "broken"}
+
+
+def test_new_ticket_tells_its_owner_and_breach_tells_owner_and_escalation_target(notify: Notify) -> None:
+    fb = feedback_event(survey={"metric": "nps", "score": 3}, touchpoint="delivery", comment="late again")
+    consume(notify, fb)
+    created = ticket_event("ticket.created", fb.data["id"])
+    consume(notify, created)
+    assert targets(deliveries(notify, created.id)) == {("people", "tom@example.com")}
+    warned = ticket_event("ticket.sla_warning", fb.data["id"], ticket_id=created.data["ticket_id"],
+                          sla_state="at_risk")
+    consume(notify, warned)
+    assert targets(deliveries(notify, warned.id)) == {("people", "tom@example.com"), ("people", "lena@example.com")}
+    breached = ticket_event("ticket.sla_breached", fb.data["id"], ticket_id=created.data["ticket_id"],
+                            sla_state="breached", escalated_to={"id": "u-ceo", "name": "Carmen Ortiz"})
+    consume(notify, breached)
+    rows = deliveries(notify, breached.id)
+    assert targets(rows) == {("people", "tom@example.com"), ("people", "carmen@example.com")}
+    assert Message.from_json(rows[0].message).headline.startswith("Breached")
+
+
+def resolve(notify: Notify, kind: str = "complaint", **feedback: Any) -> tuple[Any, Any]:
+    fb = feedback_event(touchpoint="delivery", **feedback)
+    consume(notify, fb)
+    resolved = ticket_event("ticket.resolved", fb.data["id"], status="resolved", sla_state="met", kind=kind,
+                            root_cause="delivery_logistics", resolution="Courier re-trained; parcel re-sent",
+                            customer_message="We sent a new parcel by express courier; it arrives tomorrow.")
+    consume(notify, resolved)
+    return fb, resolved
+
+
+def test_resolved_goes_to_the_team_channel_and_the_customer_gets_the_closed_loop_letter(notify: Notify) -> None:
+    fb, resolved = resolve(notify, survey={"metric": "nps", "score": 2}, comment="Where is my parcel, Jo here",
+                           customer={"email": "jo@customer.example", "name": "Jo <Doe>"})
+    rows = deliveries(notify, resolved.id)
+    assert targets(rows) == {("logistics-chat", ""), ("customer", "jo@customer.example")}
+    team = Message.from_json(next(d for d in rows if d.channel == "logistics-chat").message)
+    assert "Delivery and logistics" in team.headline
+    letter = Message.from_json(next(d for d in rows if d.channel == "customer").message)
+    assert letter.greeting == "Hello Jo <Doe>,"
+    assert letter.paragraphs[0].startswith("We are sorry")
+    assert "We sent a new parcel by express courier" in letter.paragraphs[1]
+    assert "something went wrong while getting your order to you" in letter.paragraphs[2]
+    (fixed_label, fixed), (not_label, not_fixed) = letter.links
+    assert fixed_label.startswith("Yes") and not_label.startswith("No")
+    for url, answer in ((fixed, "fixed"), (not_fixed, "not_fixed")):
+        assert url.startswith("http://intake.test/follow-up?token=")
+        token = read_follow_up_token("test-secret-key", url.split("token=", 1)[1])
+        assert token == {"ticket_id": resolved.data["ticket_id"], "feedback_id": fb.data["id"], "answer": answer,
+                         "nonce": resolved.id}
+
+
+def test_no_email_means_no_letter_and_praise_gets_no_apology(notify: Notify) -> None:
+    _, silent = resolve(notify, survey={"metric": "nps", "score": 2})
+    assert "customer" not in {d.channel for d in deliveries(notify, silent.id)}
+    _, kind = resolve(notify, "neutral", survey={"metric": "nps", "score": 8},
+                      customer={"email": "al@customer.example"})
+    letter = Message.from_json(next(d for d in deliveries(notify, kind.id) if d.channel == "customer").message)
+    assert not any("sorry" in p for p in letter.paragraphs) and letter.greeting == "Hello,"
