@@ -34,6 +34,10 @@ def period_window(period: str, *, now: datetime, digest: dict[str, Any]) -> tupl
     return start, end, end.date().isoformat()
 
 
+def _plural(n: int, one: str, many: str | None = None) -> str:
+    return f"{n} {one if n == 1 else (many or one + 's')}"
+
+
 def _quote(item: dict[str, Any]) -> str:
     where = f" ({item['touchpoint']})" if item.get("touchpoint") else ""
     score = f"{item['score']} " if item.get("score") else ""
@@ -58,8 +62,8 @@ def digest_message(period: str, stats: dict[str, Any], *, start: datetime, end: 
             f"{b['team']}: ticket {b['ticket_id'][:8]} ({b['touchpoint'] or 'no touchpoint'})"
             for b in stats["breaches"]]))
     return Message(
-        subject=f"{title} digest: {counts['praise']} praise, {counts['complaint']} complaints, "
-                f"{stats['breach_count']} SLA breaches",
+        subject=f"{title} digest: {counts['praise']} praise, {_plural(counts['complaint'], 'complaint')}, "
+                f"{_plural(stats['breach_count'], 'SLA breach', 'SLA breaches')}",
         headline=f"{title} digest, {span}", kind="digest",
         facts=[("Feedback", str(counts["total"])), ("Praise", str(counts["praise"])),
                ("Complaints", str(counts["complaint"])), ("Neutral", str(counts["neutral"])),

@@ -8,6 +8,7 @@ import hashlib
 import hmac
 import json
 import threading
+import time
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -38,6 +39,7 @@ class HttpReceiver:
     """Records every POST; paths listed in ``failing`` answer 500."""
 
     failing: set[str] = field(default_factory=set)
+    slow: set[str] = field(default_factory=set)
     posts: list[Post] = field(default_factory=list)
 
     def start(self) -> HttpReceiver:
@@ -46,6 +48,8 @@ class HttpReceiver:
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:  # noqa: N802
                 body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                if self.path in receiver.slow:
+                    time.sleep(4)
                 receiver.posts.append(Post(self.path, {k.lower(): v for k, v in self.headers.items()}, body))
                 status = 500 if self.path in receiver.failing else 200
                 self.send_response(status)
