@@ -58,7 +58,8 @@ def test_praise_and_complaint_reach_their_channels_and_the_owner(world: World) -
                              "customer": {"email": "jo@customer.example", "name": "Jo"}})
 
     (slack,) = wait_for(lambda: world.hooks.at("/slack/kudos"), 60, "the praise on Slack")
-    assert "Ana Silva fixed it in minutes &lt;3" in slack.json()["text"] and "jo@home.example" not in slack.body.decode()
+    assert "Ana Silva fixed it in minutes &lt;3" in slack.json()["text"]
+    assert "jo@home.example" not in slack.body.decode()
     (hook,) = wait_for(lambda: world.hooks.at("/hooks/complaints"), 30, "the complaint on the webhook")
     assert hook.signature_ok(WEBHOOK_SECRET)
     assert hook.json()["data"]["feedback_id"] == complaint
@@ -77,8 +78,11 @@ def test_praise_and_complaint_reach_their_channels_and_the_owner(world: World) -
                                                token="dev-ceo")[1]["items"] if d["status"] == "failed"], 30,
                       "the broken channel given up")
     assert {d["attempts"] for d in broken} == {3} and broken[0]["last_error"].startswith("HTTP 500")
-    assert {d["channel"] for d in page["items"] if d["status"] == "sent"} >= {"kudos", "complaints", "people"}
-    assert praise  # both feedback went through intake
+    sent = {(d["channel"], d["event_type"]) for d in page["items"] if d["status"] == "sent"}
+    assert {("kudos", "feedback.received"), ("complaints", "feedback.received"), ("people", "feedback.praised"),
+            ("people", "ticket.created")} <= sent
+    feed = http("GET", f"{stack.notify}/api/v1/feed", token="dev-tom")[1]["items"]
+    assert {(i["feedback_id"], i["kind"]) for i in feed} >= {(praise, "praise"), (complaint, "complaint")}
 
 
 @pytest.mark.browser

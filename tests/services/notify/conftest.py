@@ -93,3 +93,35 @@ def consume(notify: Notify, event: Event, now: datetime = NOW) -> None:
     handler = on_feedback_received if event.type == "feedback.received" else on_ticket_event
     with notify.sessions() as session, session.begin():
         handler(session, event, now, ctx=notify.ctx)
+
+
+@pytest.fixture
+def pg_notify(tmp_path: Path, http_receiver: HttpReceiver, mailbox: MailReceiver,
+              monkeypatch: pytest.MonkeyPatch) -> Iterator[Notify]:
+    """Notify on a fresh PostgreSQL database of its own (created and dropped around the test)."""
+    import os
+
+    from sqlalchemy import create_engine, text
+
+    from tests.support import migrate
+
+    base = os.environ.get("CLOSELOOP_TEST_PG_URL")
+    if not base:
+        pytest.skip("needs PostgreSQL: set CLOSELOOP_TEST_PG_URL (.ci/run does)")
+    name = f"notify_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = base.rsplit("/", 1)[0] + f"/{name}"
+    try:
+        migrate("notify", url)
+        monkeypatch.setenv("NOTIFY_DATABASE_URL", url)
+        monkeypatch.setenv("ORG_CONFIG", str(write_org(tmp_path, http_receiver)))
+        monkeypatch.setenv("NOTIFY_SMTP_URL", mailbox.url)
+        service = Notify(load_settings())
+        yield service
+        service.engine.dispose()
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()

@@ -10,6 +10,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 
 from services.notify.app import Notify
@@ -154,3 +155,15 @@ def test_the_customer_gets_the_closed_loop_mail_and_the_team_its_root_cause(
     assert "Yes, it is fixed" in html and "No, it is not fixed" in html
     (team,) = wait_for(lambda: http_receiver.at("/slack/logistics"), 10, "the team channel's post")
     assert "Root cause: Delivery and logistics" in team.json()["text"]
+
+
+@pytest.mark.postgres
+def test_two_workers_on_postgresql_never_send_the_same_delivery(pg_notify: Notify,
+                                                                http_receiver: HttpReceiver) -> None:
+    for i in range(25):
+        consume(pg_notify, feedback_event(survey={"metric": "nps", "score": 1}, comment=f"complaint {i}"))
+    with running(worker(pg_notify, lane_size=2), worker(pg_notify, lane_size=2), worker(pg_notify, lane_size=2)):
+        wait_for(lambda: settled(pg_notify), 30, "all sent")
+    ids = [json.loads(p.body)["delivery_id"] for p in http_receiver.at("/hooks/complaints")]
+    assert len(ids) == len(set(ids)) == 25
+    assert {d.status for d in rows(pg_notify) if d.channel == "complaints"} == {"sent"}
