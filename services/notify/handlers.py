@@ -81,6 +81,8 @@ def on_feedback_received(session: Session, event: Event, now: datetime, *, ctx: 
         customer_name=customer.get("name"), updated_at=now,
     )
     session.add(entry)
+    if data["source"] == "follow_up" and not entry.comment:
+        return entry  # a bare "fixed" / "not fixed" click: triage acts on it, the channels need not hear it
     broadcast = messages.feedback_message(entry, ctx.org, feed_url=ctx.feed_url)
     for channel in audience.channels_for(ctx.org, event_type=event.type, kind=entry.kind, team=None,
                                          touchpoint=entry.touchpoint):

@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from services.notify.models import FeedEntry
+from services.notify.redaction import redact
 from shared.org import Org
 
 KIND_TITLES = {"praise": "Praise", "complaint": "Complaint", "neutral": "Feedback"}
@@ -166,11 +167,11 @@ def resolved_message(data: dict[str, Any], entry: FeedEntry | None, org: Org, *,
         subject=f"Resolved: {label} (ticket {data['ticket_id'][:8]})",
         headline=f"{owner} resolved a ticket {in_time}. Root cause: {label}", kind="resolved",
         quote=entry.comment if entry else None,
-        facts=[("Root cause", label), ("Resolution", data.get("resolution") or "-"), ("Owner", owner),
+        facts=[("Root cause", label), ("Resolution", redact(data.get("resolution")) or "-"), ("Owner", owner),
                ("SLA", data["sla_state"]), *([("Touchpoint", data["touchpoint"])] if data.get("touchpoint") else [])],
         links=[("Open the inbox", inbox_url)],
         data={"ticket_id": data["ticket_id"], "feedback_id": data["feedback_id"],
-              "root_cause": data.get("root_cause"), "resolution": data.get("resolution")},
+              "root_cause": data.get("root_cause"), "resolution": redact(data.get("resolution"))},
     )
 
 

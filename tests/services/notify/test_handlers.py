@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from services.notify.app import Notify
 from services.notify.messages import Message
-from services.notify.models import Delivery
+from services.notify.models import Delivery, FeedEntry
 from shared.links import read_follow_up_token
 from tests.services.notify.conftest import consume, feedback_event, ticket_event
 
@@ -82,7 +82,8 @@ def resolve(notify: Notify, kind: str = "complaint", **feedback: Any) -> tuple[A
     fb = feedback_event(touchpoint="delivery", **feedback)
     consume(notify, fb)
     resolved = ticket_event("ticket.resolved", fb.data["id"], status="resolved", sla_state="met", kind=kind,
-                            root_cause="delivery_logistics", resolution="Courier re-trained; parcel re-sent",
+                            root_cause="delivery_logistics",
+                            resolution="Courier re-trained; parcel re-sent, customer on +44 20 7946 0958",
                             customer_message="We sent a new parcel by express courier; it arrives tomorrow.")
     consume(notify, resolved)
     return fb, resolved
@@ -95,6 +96,7 @@ def test_resolved_goes_to_the_team_channel_and_the_customer_gets_the_closed_loop
     assert targets(rows) == {("logistics-chat", ""), ("customer", "jo@customer.example")}
     team = Message.from_json(next(d for d in rows if d.channel == "logistics-chat").message)
     assert "Delivery and logistics" in team.headline
+    assert ("Resolution", "Courier re-trained; parcel re-sent, customer on [phone]") in team.facts
     letter = Message.from_json(next(d for d in rows if d.channel == "customer").message)
     assert letter.greeting == "Hello Jo <Doe>,"
     assert letter.paragraphs[0].startswith("We are sorry")
@@ -116,3 +118,12 @@ def test_no_email_means_no_letter_and_praise_gets_no_apology(notify: Notify) -> 
                       customer={"email": "al@customer.example"})
     letter = Message.from_json(next(d for d in deliveries(notify, kind.id) if d.channel == "customer").message)
     assert not any("sorry" in p for p in letter.paragraphs) and letter.greeting == "Hello,"
+
+
+def test_a_bare_follow_up_click_is_on_the_feed_but_not_broadcast(notify: Notify) -> None:
+    event = feedback_event(source="follow_up", survey={"metric": "csat", "score": 1}, in_reply_to="t-1",
+                           metadata={"answer": "not_fixed"})
+    consume(notify, event)
+    assert deliveries(notify, event.id) == []
+    with notify.sessions() as session:
+        assert session.scalar(select(FeedEntry.kind).where(FeedEntry.feedback_id == event.data["id"])) == "complaint"
