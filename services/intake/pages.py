@@ -52,7 +52,8 @@ def form() -> Any:
         return _render_form(form, form_errors(messages if isinstance(messages, dict) else {"_schema": messages}),
                             422)
     # a double-click sends the same form twice: same page (CSRF token) + same answers = one feedback
-    key = "form:" + hashlib.sha256((str(form.csrf_token.data) + handlers.request_fingerprint(valid)).encode()).hexdigest()
+    seed = str(form.csrf_token.data) + handlers.request_fingerprint(valid)
+    key = "form:" + hashlib.sha256(seed.encode()).hexdigest()
     with _sessions()() as session, session.begin():
         accepted = handlers.store_feedback(session, valid, idempotency_key=key, now=datetime.now(UTC))
     intake_metrics.stored(source="form", duplicate_kind=accepted.duplicate_kind)
