@@ -11,7 +11,6 @@ from sqlalchemy import select
 from services.intake.models import Feedback, Outbox
 from shared.events import decode_event
 from shared.links import follow_up_url
-from tests.services.intake.conftest import count
 
 SECRET = "test-secret-key"  # CLOSELOOP_SECRET_KEY in tests; the link secret falls back to it
 

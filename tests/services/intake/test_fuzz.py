@@ -12,7 +12,6 @@ from schemathesis.checks import not_a_server_error
 
 from services.intake.app import Intake
 
-
 OPERATIONS = ["POST /api/v1/feedback", "POST /api/v1/feedback/batch", "GET /api/v1/feedback/{feedback_id}"]
 
 

@@ -38,7 +38,8 @@ CASES = [
     ({"comment": "hi", "metadata": {"blob": "x" * 9000}}, ["metadata"]),
     ({"comment": "hi", "metadata": ["not", "an", "object"]}, ["metadata"]),
     ({"comment": 42}, ["comment"]),
-    ({"rating": 9, "survey": {"metric": "nps", "score": 12}, "customer": {"email": "x"}}, ["rating", "survey", "customer"]),
+    ({"rating": 9, "survey": {"metric": "nps", "score": 12}, "customer": {"email": "x"}},
+     ["rating", "survey", "customer"]),
 ]
 
 
