@@ -19,6 +19,7 @@ from flask import Flask, render_template, request
 from flask_limiter import Limiter
 from flask_limiter.errors import RateLimitExceeded
 
+from services.intake import metrics as intake_metrics
 from shared.auth import bearer_token, org
 from shared.problems import problem_response
 
@@ -58,12 +59,16 @@ def install_rate_limit(app: Flask, *, rate: str, storage: str) -> Limiter:
         headers_enabled=True,
         key_prefix="closeloop-intake",
         strategy="moving-window",
+        # if Redis goes away, count in memory meanwhile rather than refuse customers' feedback
+        swallow_errors=True,
+        in_memory_fallback_enabled=True,
     )
     limiter.request_filter(_uncounted)
 
     @app.errorhandler(RateLimitExceeded)
     def _too_many(exc: RateLimitExceeded) -> Any:
         if request.blueprint in PAGE_BLUEPRINTS:
+            intake_metrics.rejected("rate_limited")  # the API counts its own refusals
             return render_template("too_many.html"), 429
         return problem_response(429, "Too Many Requests",
                                 f"Too many requests from your address ({exc.description}); try again later.")

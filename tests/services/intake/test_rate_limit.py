@@ -60,3 +60,12 @@ def test_a_bad_setting_stops_the_service_naming_the_variable(monkeypatch: pytest
     monkeypatch.setenv(name, value)
     with pytest.raises(ConfigError, match=name):
         load_settings()
+
+
+def test_an_unreachable_limit_store_does_not_stop_feedback(make_intake: Any) -> None:
+    from tests.support import free_port
+
+    dead = f"redis://127.0.0.1:{free_port()}/0"
+    client = make_intake(INTAKE_RATE_LIMIT="3/minute", INTAKE_RATE_LIMIT_STORAGE=dead).create_app().test_client()
+    statuses = [post(client).status_code for _ in range(4)]
+    assert statuses == [202, 202, 202, 429]  # counted in memory meanwhile
