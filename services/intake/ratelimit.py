@@ -23,8 +23,8 @@ from services.intake import metrics as intake_metrics
 from shared.auth import bearer_token, org
 from shared.problems import problem_response
 
-# Paths never counted: probes, metrics, the API description, reading the empty form.
-UNCOUNTED = ("/healthz", "/readyz", "/metrics", "/openapi.json", "/static/")
+# Paths never counted: probes, metrics, the API description, the icon browsers ask for, reading the empty form.
+UNCOUNTED = ("/healthz", "/readyz", "/metrics", "/openapi.json", "/static/", "/favicon.ico")
 PAGE_BLUEPRINTS = ("pages", "follow_up")
 
 

@@ -50,6 +50,7 @@ def test_probes_and_metrics_are_never_limited(limited: Any) -> None:
         post(limited, "127.0.0.1")
     for path in ("/healthz", "/readyz", "/metrics", "/openapi.json", "/"):
         assert limited.get(path).status_code == 200, path
+    assert limited.get("/favicon.ico").status_code == 404
 
 
 @pytest.mark.parametrize(("name", "value"), [("INTAKE_RATE_LIMIT", "lots"),
