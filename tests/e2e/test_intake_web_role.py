@@ -49,6 +49,7 @@ def web(broker: Broker, tmp_path: Path) -> Iterator[Any]:
         port = free_port()
         proc = ServiceProcess("intake", "web", {
             "INTAKE_DATABASE_URL": url, "INTAKE_PORT": str(port), "KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap,
+            # "" = unset: the web role makes a fresh folder of its own
             "WEB_CONCURRENCY": "2", "WEB_THREADS": "4", "PROMETHEUS_MULTIPROC_DIR": "", **env}, tmp_path).start()
         started.append(proc)
         base = f"http://127.0.0.1:{port}"
@@ -88,10 +89,17 @@ def test_metrics_of_both_workers_add_up(web: Any) -> None:
 
 
 @pytest.mark.skipif(not redis_available(), reason="needs Redis at 127.0.0.1:6379, which this machine lacks")
-def test_with_redis_the_limit_holds_across_workers(web: Any) -> None:
+def test_with_redis_the_limit_holds_across_workers(web: Any, tmp_path: Path) -> None:
     # a period no other run uses, so parallel runs never share counters
     seconds = random.randint(600, 3600)
-    base = web(INTAKE_RATE_LIMIT=f"8 per {seconds} seconds", INTAKE_RATE_LIMIT_STORAGE="redis://127.0.0.1:6379/0")
+    metrics_dir = tmp_path / "metrics"
+    metrics_dir.mkdir()
+    (metrics_dir / "counter_999999.db").write_bytes(b"left by a previous run")
+    base = web(INTAKE_RATE_LIMIT=f"8 per {seconds} seconds", INTAKE_RATE_LIMIT_STORAGE="redis://127.0.0.1:6379/0",
+               PROMETHEUS_MULTIPROC_DIR=str(metrics_dir))
+    assert not (metrics_dir / "counter_999999.db").exists()  # a given folder is emptied at start
     statuses = [http("POST", f"{base}/api/v1/feedback", {"comment": f"n{i}"})[0] for i in range(14)]
     assert statuses.count(202) == 8 and statuses.count(429) == 6, statuses
     assert http("POST", f"{base}/api/v1/feedback", {"comment": "partner"}, token="dev-integration-token")[0] == 202
+    _, text = http("GET", f"{base}/metrics")
+    assert metric(text, "closeloop_intake_feedback_rejected_total", 'reason="rate_limited"') == 6
