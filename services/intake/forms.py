@@ -65,9 +65,11 @@ def feedback_from_form(form: FeedbackForm, *, locale: str | None) -> dict[str, A
     return data
 
 
-def form_errors(messages: dict[str, Any]) -> dict[str, str]:
-    """Schema errors as one sentence per form field."""
+def form_errors(form: FeedbackForm, messages: dict[str, Any]) -> dict[str, str]:
+    """Schema errors as one sentence per form field, plus a topic that is not one of ours."""
     errors: dict[str, str] = {}
+    if (form.touchpoint.data or "") not in dict(TOUCHPOINTS):
+        errors["touchpoint"] = "Choose one of the listed topics."
     for key, value in messages.items():
         field = FIELD_OF.get(key, "form")
         errors.setdefault(field, _sentence(key, value))

@@ -46,11 +46,13 @@ def form() -> Any:
     data = feedback_from_form(form, locale=best if best and LOCALE.match(best) else None)
     try:
         valid = FeedbackIn().load(data)
+        messages: Any = {}
     except ValidationError as exc:
-        intake_metrics.rejected("invalid")
         messages = exc.normalized_messages()
-        return _render_form(form, form_errors(messages if isinstance(messages, dict) else {"_schema": messages}),
-                            422)
+    errors = form_errors(form, messages if isinstance(messages, dict) else {"_schema": messages})
+    if errors:
+        intake_metrics.rejected("invalid")
+        return _render_form(form, errors, 422)
     # a double-click sends the same form twice: same page (CSRF token) + same answers = one feedback
     seed = str(form.csrf_token.data) + handlers.request_fingerprint(valid)
     key = "form:" + hashlib.sha256(seed.encode()).hexdigest()

@@ -78,6 +78,8 @@ def test_bad_input_is_shown_next_to_the_field_and_nothing_is_stored(client: Any,
     assert empty.status_code == 422 and "Pick a score or write" in empty.get_data(as_text=True)
     bad_score = client.post("/", data={"score": "11", "csrf_token": token})
     assert bad_score.status_code == 422 and "0 to 10" in bad_score.get_data(as_text=True)
+    bad_topic = client.post("/", data={"score": "5", "touchpoint": "made-up", "csrf_token": token})
+    assert bad_topic.status_code == 422 and "listed topics" in bad_topic.get_data(as_text=True)
     assert count(intake, Feedback) == 0
 
 
