@@ -97,8 +97,38 @@ def _start(loop: Callable[[threading.Event], None], stop: threading.Event, faile
     return thread
 
 
+def _use_prometheus_multiprocess() -> None:
+    """Make every gunicorn worker write its samples where ``/metrics`` can add them all up.
+
+    A fresh folder is made when ``PROMETHEUS_MULTIPROC_DIR`` is unset, and an existing one is
+    emptied: samples of a previous run must not be counted again.
+    """
+    import shutil
+    import tempfile
+    from pathlib import Path
+
+    from prometheus_client import values
+
+    folder = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if not folder:
+        folder = tempfile.mkdtemp(prefix="closeloop-metrics-")
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = folder
+    path = Path(folder)
+    path.mkdir(parents=True, exist_ok=True)
+    for entry in path.iterdir():
+        if entry.is_file() and entry.suffix == ".db":
+            entry.unlink()
+        elif entry.is_dir():
+            shutil.rmtree(entry)
+    # prometheus_client picks its value class when first imported, which happened before this
+    # point; metrics are all labelled, so re-picking it makes every sample multiprocess
+    values.ValueClass = values.get_value_class()
+
+
 def _run_gunicorn(parts: ServiceParts) -> int:
     from gunicorn.app.base import BaseApplication
+
+    _use_prometheus_multiprocess()
 
     class _App(BaseApplication):  # type: ignore[misc]
         def load_config(self) -> None:

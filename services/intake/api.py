@@ -1,34 +1,40 @@
-"""Intake's JSON API: accept feedback, report where it is."""
+"""Intake's JSON API: accept feedback one at a time or in batches, report where it is."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from typing import Any
 
-from flask import current_app, url_for
+from flask import current_app, request, url_for
 from flask.views import MethodView
 from flask_smorest import Blueprint
-from sqlalchemy.exc import IntegrityError
+from werkzeug.exceptions import BadRequest, RequestEntityTooLarge
 
 from services.intake import handlers, queries
+from services.intake import metrics as intake_metrics
+from services.intake.batch import NDJSON_TYPES, BatchError, parse_batch
 from services.intake.models import Feedback
-from services.intake.schemas import AcceptedOut, FeedbackIn, FeedbackOut
+from services.intake.schemas import BATCH_EXAMPLE, FEEDBACK_EXAMPLE, AcceptedOut, BatchOut, FeedbackIn, FeedbackOut
 from shared.auth import require
 from shared.problems import Problem
 
 blp = Blueprint("feedback", __name__, url_prefix="/api/v1", description="Customer feedback")
+
+JSON_TYPES = ("application/json",)
+BATCH_MAX_BYTES = 16 * 1024 * 1024
 
 
 def _session() -> Any:
     return current_app.extensions["closeloop_sessions"]()
 
 
-def _links(feedback: Feedback) -> dict[str, str]:
+def links_for(feedback: Feedback) -> dict[str, str]:
+    """Absolute links to a feedback's status (API) and its customer status page."""
     base = current_app.config.get("PUBLIC_URL")
-    self_path = url_for("feedback.FeedbackItem", feedback_id=feedback.id)
-    status_path = url_for("pages.status", token=feedback.status_token)
     if base:
-        return {"self": base + self_path, "status_page": base + status_path}
+        return {"self": base + url_for("feedback.FeedbackItem", feedback_id=feedback.id),
+                "status_page": base + url_for("pages.status", token=feedback.status_token)}
     return {"self": url_for("feedback.FeedbackItem", feedback_id=feedback.id, _external=True),
             "status_page": url_for("pages.status", token=feedback.status_token, _external=True)}
 
@@ -38,43 +44,139 @@ def submit(data: dict[str, Any], idempotency_key: str | None) -> tuple[handlers.
     if idempotency_key is not None and not 1 <= len(idempotency_key) <= 200:
         raise Problem(400, "Bad Request", "Idempotency-Key must be 1 to 200 characters.",
                       errors={"Idempotency-Key": ["must be 1 to 200 characters"]})
-    now = datetime.now(UTC)
     try:
         with _session() as session, session.begin():
-            accepted = handlers.accept_feedback(session, data, idempotency_key=idempotency_key, now=now)
-    except IntegrityError:
-        # A concurrent request with the same key or external id won the race: answer as a repeat.
-        with _session() as session, session.begin():
-            accepted = handlers.find_duplicate(session, data, idempotency_key)  # type: ignore[assignment]
-        if accepted is None:
-            raise
+            accepted = handlers.store_feedback(session, data, idempotency_key=idempotency_key, now=datetime.now(UTC))
     except handlers.IdempotencyConflict as exc:
         raise Problem(409, "Conflict", "This Idempotency-Key was already used with a different body.",
                       errors={"Idempotency-Key": [f"{exc} was used with a different body"]}) from exc
+    intake_metrics.stored(source=accepted.feedback.source, duplicate_kind=accepted.duplicate_kind)
     status = "duplicate" if accepted.duplicate else "received"
-    return accepted, {"id": accepted.feedback.id, "status": status, "links": _links(accepted.feedback)}
+    return accepted, {"id": accepted.feedback.id, "status": status, "links": links_for(accepted.feedback)}
+
+
+@blp.before_request
+def _readable_body() -> None:
+    """Refuse bodies that are not JSON (415), too large (413) or not parseable (400), naming why."""
+    if request.method != "POST":
+        return
+    batch = request.endpoint == "feedback.FeedbackBatch"
+    allowed = JSON_TYPES + NDJSON_TYPES if batch else JSON_TYPES
+    if request.mimetype not in allowed:
+        raise Problem(415, "Unsupported Media Type", f"Send the body as {' or '.join(allowed)}.",
+                      errors={"Content-Type": [f"must be {' or '.join(allowed)}, not {request.mimetype or 'missing'}"]})
+    if batch:
+        request.max_content_length = BATCH_MAX_BYTES
+        return
+    try:
+        request.get_json()
+    except RequestEntityTooLarge as exc:
+        raise too_large("1 MiB") from exc
+    except BadRequest as exc:
+        raise Problem(400, "Bad Request", "The body is not valid JSON.",
+                      errors={"body": ["not valid JSON (or not UTF-8)"]}) from exc
+
+
+def too_large(limit: str) -> Problem:
+    """The 413 answer to a body over ``limit``."""
+    return Problem(413, "Content Too Large", f"The body is larger than {limit}.",
+                   errors={"body": [f"larger than {limit}"]})
+
+
+@blp.after_request
+def _count(response: Any) -> Any:
+    if request.method == "POST":
+        intake_metrics.RECEIVED.labels("batch" if request.endpoint == "feedback.FeedbackBatch" else "api").inc()
+        if response.status_code in intake_metrics.REASONS:
+            intake_metrics.rejected(intake_metrics.REASONS[response.status_code])
+    return response
 
 
 @blp.route("/feedback")
 class FeedbackCollection(MethodView):
-    @blp.arguments(FeedbackIn, location="json")
-    @blp.response(202, AcceptedOut)
+    @blp.arguments(FeedbackIn, location="json", example=FEEDBACK_EXAMPLE)
+    @blp.response(202, AcceptedOut, example={"id": "3f1c0b7e-8a52-4a51-9b53-0c8f2b1d9e10", "status": "received",
+                                             "links": {"self": "https://intake.example.com/api/v1/feedback/3f1c…",
+                                                       "status_page": "https://intake.example.com/status/…"}})
+    @blp.alt_response(409, description="The Idempotency-Key was used with a different body")
+    @blp.alt_response(413, description="The body is larger than 1 MiB")
+    @blp.alt_response(415, description="The body is not application/json")
+    @blp.alt_response(429, description="Too many requests from this address; see Retry-After")
     def post(self, data: dict[str, Any]) -> dict[str, Any]:
         """Give feedback.
 
         Answers 202 once the feedback is stored; it is published to the organisation right
         after. A repeated ``Idempotency-Key`` with the same body, or a repeated
-        ``(source, external_id)``, returns the first answer and stores nothing new.
+        ``(source, external_id)``, returns the first answer (``status: duplicate``) and
+        stores nothing new. Bad input gets ``application/problem+json`` whose ``errors``
+        names each bad field.
         """
-        from flask import request
-
         _, body = submit(data, request.headers.get("Idempotency-Key"))
         return body
+
+
+@blp.route("/feedback/batch")
+class FeedbackBatch(MethodView):
+    @blp.doc(requestBody={
+        "required": True,
+        "description": "Up to 1,000 feedback objects, as a JSON array or as NDJSON (one object a line).",
+        "content": {
+            "application/json": {"schema": {"type": "array", "items": {"$ref": "#/components/schemas/FeedbackIn"},
+                                            "maxItems": 1000}, "example": BATCH_EXAMPLE},
+            "application/x-ndjson": {"schema": {"type": "string"},
+                                     "example": "\n".join(json.dumps(i) for i in BATCH_EXAMPLE)},
+        },
+    })
+    @blp.response(200, BatchOut)
+    @blp.alt_response(413, description="More than 1,000 items, or a body over 16 MiB")
+    @blp.alt_response(415, description="The body is neither JSON nor NDJSON")
+    @blp.alt_response(429, description="Too many requests from this address; see Retry-After")
+    def post(self) -> dict[str, Any]:
+        """Give many feedback at once (imports from review sites and survey tools).
+
+        Each item is validated and stored on its own: valid items are stored even when others
+        are bad, and no item is ever half-stored. The answer lists, per item in order, its
+        id (``received`` or ``duplicate``) or its ``errors``.
+        """
+        settings = current_app.extensions["closeloop_settings"]
+        try:
+            body = request.get_data()
+        except RequestEntityTooLarge as exc:
+            raise too_large("16 MiB") from exc
+        try:
+            items = parse_batch(body, ndjson=request.mimetype in NDJSON_TYPES, max_items=settings.max_batch)
+        except BatchError as exc:
+            raise Problem(exc.status, "Bad Batch", exc.detail, errors=exc.errors) from exc
+        intake_metrics.RECEIVED.labels("batch").inc(len(items) - 1)  # the request itself was counted once
+        with _session() as session, session.begin():
+            outcomes = handlers.accept_batch(session, items, now=datetime.now(UTC))
+        return batch_answer(outcomes)
+
+
+def batch_answer(outcomes: list[handlers.ItemOutcome]) -> dict[str, Any]:
+    """The per-item answer to a batch, counting each outcome in the metrics."""
+    results: list[dict[str, Any]] = []
+    counts = {"received": 0, "duplicate": 0, "rejected": 0}
+    for outcome in outcomes:
+        if outcome.accepted is None:
+            results.append({"index": outcome.index, "status": "rejected", "errors": outcome.errors})
+            counts["rejected"] += 1
+            continue
+        feedback = outcome.accepted.feedback
+        intake_metrics.stored(source=feedback.source, duplicate_kind=outcome.accepted.duplicate_kind)
+        status = "duplicate" if outcome.accepted.duplicate else "received"
+        counts[status] += 1
+        results.append({"index": outcome.index, "status": status, "id": feedback.id, "links": links_for(feedback)})
+    intake_metrics.rejected("invalid", counts["rejected"])
+    return {"received": counts["received"], "duplicates": counts["duplicate"], "rejected": counts["rejected"],
+            "items": results}
 
 
 @blp.route("/feedback/<feedback_id>")
 class FeedbackItem(MethodView):
     @blp.response(200, FeedbackOut)
+    @blp.alt_response(401, description="No token, or an unknown one")
+    @blp.alt_response(404, description="No feedback with this id")
     @require()
     def get(self, feedback_id: str) -> dict[str, Any]:
         """Where a feedback is: received, published, then its ticket and the ticket's state."""

@@ -7,9 +7,10 @@ from typing import Any
 
 from flask import Flask
 
-from services.intake import api, handlers, pages
+from services.intake import api, followup, handlers, pages
 from services.intake.config import IntakeSettings, load_settings
 from services.intake.models import Outbox, ProcessedEvent
+from services.intake.ratelimit import install_rate_limit
 from shared import events, topics
 from shared.db import make_engine, make_session_factory
 from shared.kafka import ConsumerLoop
@@ -37,12 +38,17 @@ class Intake:
         app, rest = create_base_app(
             import_name=__name__, service="intake", org=self.org, engine=self.engine,
             secret_key=self.settings.common.secret_key,
-            config={"PUBLIC_URL": self.settings.public_url, "HOME_PAGE": "/"},
+            config={"PUBLIC_URL": self.settings.public_url, "HOME_PAGE": "/",
+                    # the CSRF token is tied to the visitor's session; a form left open for a
+                    # working day must still send
+                    "WTF_CSRF_TIME_LIMIT": 12 * 3600},
         )
         app.extensions["closeloop_sessions"] = self.sessions
         app.extensions["closeloop_settings"] = self.settings
+        install_rate_limit(app, rate=self.settings.rate_limit, storage=self.settings.rate_limit_storage)
         rest.register_blueprint(api.blp)
         app.register_blueprint(pages.bp)
+        app.register_blueprint(followup.bp)
         return app
 
     def consumer(self) -> ConsumerLoop:

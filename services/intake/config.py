@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from marshmallow import ValidationError
 from marshmallow.validate import Range
 
 from shared.settings import CommonSettings, common, read_env, sealed, sqlite_url
@@ -20,6 +21,23 @@ class IntakeSettings:
     max_batch: int
 
 
+def _rate(value: str) -> None:
+    from limits import parse_many
+
+    try:
+        parse_many(value)
+    except ValueError as exc:
+        raise ValidationError(f"not a rate limit like '60/minute': {exc}") from exc
+
+
+def _storage(value: str) -> None:
+    from limits.storage import SCHEMES
+
+    scheme = value.split("://", 1)[0]
+    if "://" not in value or scheme not in SCHEMES or scheme.startswith("async+"):
+        raise ValidationError("not a rate-limit storage URI such as memory:// or redis://host:6379/0")
+
+
 def load_settings() -> IntakeSettings:
     """Read intake's settings; raise ``ConfigError`` naming any bad variable."""
     env = read_env()
@@ -28,8 +46,9 @@ def load_settings() -> IntakeSettings:
         common=base,
         database_url=env.str("INTAKE_DATABASE_URL", "") or sqlite_url("intake"),
         port=env.int("INTAKE_PORT", 8001, validate=Range(min=1, max=65535)),
-        rate_limit=env.str("INTAKE_RATE_LIMIT", "60/minute"),
-        rate_limit_storage=env.str("INTAKE_RATE_LIMIT_STORAGE", "memory://"),
+        rate_limit=env.str("INTAKE_RATE_LIMIT", "60/minute", validate=_rate),
+        # memory:// counts per process; production uses redis:// so the limit holds across workers
+        rate_limit_storage=env.str("INTAKE_RATE_LIMIT_STORAGE", "memory://", validate=_storage),
         public_url=(env.str("INTAKE_PUBLIC_URL", "") or None),
         max_batch=env.int("INTAKE_MAX_BATCH", 1000, validate=Range(min=1, max=10000)),
     )

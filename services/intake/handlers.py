@@ -10,15 +10,20 @@ import hashlib
 import json
 import secrets
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from marshmallow import ValidationError
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from services.intake.batch import ItemError
 from services.intake.models import Feedback, Outbox
-from shared import events, topics
+from services.intake.schemas import FeedbackIn
+from shared import events, links, topics
 from shared.events import Event
 from shared.outbox import add_event
 
@@ -31,6 +36,16 @@ class IdempotencyConflict(Exception):
 class Accepted:
     feedback: Feedback
     duplicate: bool
+    duplicate_kind: str | None = None  # "idempotency_key" or "external_id" when a repeat
+
+
+@dataclass(frozen=True)
+class ItemOutcome:
+    """What became of one batch item: stored (or found as a repeat), or its errors."""
+
+    index: int
+    accepted: Accepted | None = None
+    errors: dict[str, Any] | None = None
 
 
 def request_fingerprint(data: dict[str, Any]) -> str:
@@ -46,13 +61,13 @@ def find_duplicate(session: Session, data: dict[str, Any], idempotency_key: str 
         if earlier is not None:
             if earlier.request_hash != request_fingerprint(data):
                 raise IdempotencyConflict(idempotency_key)
-            return Accepted(earlier, duplicate=True)
+            return Accepted(earlier, duplicate=True, duplicate_kind="idempotency_key")
     if data.get("external_id"):
         earlier = session.scalar(
             select(Feedback).where(Feedback.source == data["source"], Feedback.external_id == data["external_id"])
         )
         if earlier is not None:
-            return Accepted(earlier, duplicate=True)
+            return Accepted(earlier, duplicate=True, duplicate_kind="external_id")
     return None
 
 
@@ -93,6 +108,71 @@ def accept_feedback(session: Session, data: dict[str, Any], *, idempotency_key: 
     session.add(feedback)
     add_event(session, Outbox, topic=topics.FEEDBACK_RECEIVED, event=event, now=now)
     return Accepted(feedback, duplicate=False)
+
+
+def store_feedback(session: Session, data: dict[str, Any], *, idempotency_key: str | None,
+                   now: datetime) -> Accepted:
+    """:func:`accept_feedback` inside a savepoint: either the whole feedback and its event are kept,
+    or nothing is; a concurrent writer of the same key or external id makes it a repeat."""
+    try:
+        with session.begin_nested():
+            return accept_feedback(session, data, idempotency_key=idempotency_key, now=now)
+    except IntegrityError:
+        found = find_duplicate(session, data, idempotency_key)
+        if found is None:
+            raise
+        return found
+
+
+def accept_batch(session: Session, items: Sequence[Any], *, now: datetime) -> list[ItemOutcome]:
+    """Validate and store each item on its own: good items are kept whatever the others hold."""
+    schema = FeedbackIn()
+    outcomes = []
+    for index, item in enumerate(items):
+        if isinstance(item, ItemError):
+            outcomes.append(ItemOutcome(index, errors=item.errors))
+            continue
+        try:
+            data = schema.load(item)
+        except ValidationError as exc:
+            outcomes.append(ItemOutcome(index, errors=_as_dict(exc.normalized_messages())))
+            continue
+        outcomes.append(ItemOutcome(index, accepted=store_feedback(session, data, idempotency_key=None, now=now)))
+    return outcomes
+
+
+def accept_follow_up(session: Session, *, link: dict[str, str], token: str, comment: str | None,
+                     now: datetime) -> Accepted:
+    """Record a customer's one-click answer (or their comment on it) as ``follow_up`` feedback.
+
+    The same link always gives the same feedback (the token is the idempotency key), so a
+    second click, or a mail scanner opening the link, stores nothing new. Raises
+    ``ValidationError`` if the link's content cannot make valid feedback.
+    """
+    data: dict[str, Any] = {
+        "source": "follow_up",
+        "in_reply_to": link["ticket_id"],
+        "metadata": {links.ANSWER_KEY: link["answer"], "feedback_id": link["feedback_id"]},
+    }
+    original = session.get(Feedback, link["feedback_id"])
+    if original is not None:
+        for field in ("touchpoint", "product", "locale"):
+            if getattr(original, field):
+                data[field] = getattr(original, field)
+        customer = {k: v for k, v in (("id", original.customer_id), ("email", original.customer_email),
+                                      ("name", original.customer_name)) if v}
+        if customer:
+            data["customer"] = customer
+    if comment is not None:
+        data["comment"] = comment
+    valid = FeedbackIn().load(data)
+    digest = hashlib.sha256(token.encode()).hexdigest()
+    key = f"follow-up-comment:{digest}" if comment is not None else f"follow-up:{digest}"
+    return store_feedback(session, valid, idempotency_key=key, now=now)
+
+
+def _as_dict(messages: Any) -> dict[str, Any]:
+    return messages if isinstance(messages, dict) else {"_schema": messages}
 
 
 def event_data(feedback: Feedback) -> dict[str, Any]:

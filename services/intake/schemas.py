@@ -8,6 +8,7 @@ from typing import Any
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates, validates_schema
 
 from shared.events import METRICS, SOURCES
+from shared.links import ANSWER_KEY, ANSWERS
 
 MAX_COMMENT = 10_000
 MAX_METADATA_BYTES = 8_192
@@ -68,10 +69,30 @@ class FeedbackIn(_Strict):
     @validates_schema
     def _something_to_say(self, data: dict[str, Any], **_: Any) -> None:
         comment = (data.get("comment") or "").strip()
-        if data.get("survey") is None and data.get("rating") is None and not comment:
-            raise ValidationError("give at least one of survey, rating or a non-empty comment", "_schema")
-        if data.get("source") == "follow_up" and not data.get("in_reply_to"):
+        follow_up = data.get("source") == "follow_up"
+        if follow_up and not data.get("in_reply_to"):
             raise ValidationError("follow_up feedback must say which ticket it answers", "in_reply_to")
+        # a one-click "did this fix it?" answer says something even without a score or comment
+        answered = follow_up and (data.get("metadata") or {}).get(ANSWER_KEY) in ANSWERS
+        if data.get("survey") is None and data.get("rating") is None and not comment and not answered:
+            raise ValidationError("give at least one of survey, rating or a non-empty comment", "_schema")
+
+
+FEEDBACK_EXAMPLE = {
+    "source": "survey",
+    "survey": {"metric": "nps", "score": 4},
+    "comment": "The parcel arrived two days late and the box was crushed.",
+    "touchpoint": "delivery",
+    "product": "standing-desk",
+    "locale": "en-GB",
+    "customer": {"id": "c-1042", "email": "kim@example.org", "name": "Kim"},
+    "external_id": "survey-7781",
+    "metadata": {"order": "SO-5521"},
+}
+BATCH_EXAMPLE = [
+    {"source": "review", "rating": 2, "comment": "Slow support", "external_id": "rv-1"},
+    {"source": "review", "rating": 5, "comment": "ডেলিভারি দ্রুত ছিল 😊", "locale": "bn-BD", "external_id": "rv-2"},
+]
 
 
 class LinksOut(Schema):
@@ -83,6 +104,21 @@ class AcceptedOut(Schema):
     id = fields.String()
     status = fields.String()
     links = fields.Nested(LinksOut)
+
+
+class BatchItemOut(Schema):
+    index = fields.Integer(metadata={"description": "position of the item in the batch, from 0"})
+    status = fields.String(metadata={"description": "received, duplicate or rejected"})
+    id = fields.String(metadata={"description": "the feedback id (received or duplicate)"})
+    links = fields.Nested(LinksOut)
+    errors = fields.Dict(metadata={"description": "each bad field and why (rejected)"})
+
+
+class BatchOut(Schema):
+    received = fields.Integer(metadata={"description": "items stored now"})
+    duplicates = fields.Integer(metadata={"description": "items that repeat feedback already stored"})
+    rejected = fields.Integer(metadata={"description": "items refused; see their errors"})
+    items = fields.List(fields.Nested(BatchItemOut))
 
 
 class TicketOut(Schema):

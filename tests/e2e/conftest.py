@@ -47,7 +47,9 @@ def start_stack(base: Path, extra_env: dict[str, str] | None = None) -> Stack:
     env.pop("KAFKA_BOOTSTRAP_SERVERS", None)
     env.update({k: str(v) for k, v in ports.items()})
     env.update({"CLOSELOOP_VAR_DIR": str(base / "var"), "ORG_CONFIG": str(ORG), "LOG_LEVEL": "INFO",
-                "CLOSELOOP_SECRET_KEY": "e2e-secret"})
+                "CLOSELOOP_SECRET_KEY": "e2e-secret",
+                # these tests post far more than a customer would; the limit itself is tested elsewhere
+                "INTAKE_RATE_LIMIT": "100000/minute"})
     env.update(extra_env or {})
     log_path = base / "make-run.log"
     proc = subprocess.Popen([sys.executable, "tools/dev.py"], cwd=ROOT, env=env, stdout=open(log_path, "wb"),

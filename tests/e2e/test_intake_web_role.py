@@ -1,0 +1,105 @@
+"""Intake's production web role: gunicorn with two gthread workers, as Kubernetes runs it.
+
+Metrics from both workers add up on ``/metrics`` (Prometheus multiprocess mode), and with Redis
+as the rate-limit storage the public limit holds across workers instead of doubling.
+"""
+
+from __future__ import annotations
+
+import random
+import shutil
+import socket
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.support import Broker, ServiceProcess, free_port, http, migrate, wait_for
+
+pytestmark = pytest.mark.e2e
+REDIS = ("127.0.0.1", 6379)
+
+
+def redis_available() -> bool:
+    try:
+        with socket.create_connection(REDIS, timeout=0.5) as sock:
+            sock.sendall(b"PING\r\n")
+            return sock.recv(16).startswith(b"+PONG")
+    except OSError:
+        return False
+
+
+def metric(text: str, name: str, labels: str = "") -> float:
+    total = 0.0
+    for line in text.splitlines():
+        if line.startswith(name + "{") and labels in line:
+            total += float(line.rsplit(" ", 1)[1])
+    return total
+
+
+@pytest.fixture
+def web(broker: Broker, tmp_path: Path) -> Iterator[Any]:
+    started: list[ServiceProcess] = []
+
+    def start(**env: str) -> str:
+        url = f"sqlite:///{tmp_path / f'intake-{len(started)}.db'}"
+        migrate("intake", url)
+        port = free_port()
+        proc = ServiceProcess("intake", "web", {
+            "INTAKE_DATABASE_URL": url, "INTAKE_PORT": str(port), "KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap,
+            # "" = unset: the web role makes a fresh folder of its own
+            "WEB_CONCURRENCY": "2", "WEB_THREADS": "4", "PROMETHEUS_MULTIPROC_DIR": "", **env}, tmp_path).start()
+        started.append(proc)
+        base = f"http://127.0.0.1:{port}"
+        wait_for(lambda: http("GET", f"{base}/readyz", timeout=1)[0] == 200, 60, "intake web role")
+        return base
+
+    yield start
+    for proc in started:
+        assert proc.stop() == 0, proc.log()[-3000:]
+
+
+def test_metrics_of_both_workers_add_up(web: Any) -> None:
+    base = web(INTAKE_RATE_LIMIT="1000/minute")
+    for i in range(20):
+        status, _ = http("POST", f"{base}/api/v1/feedback", {"survey": {"metric": "nps", "score": i % 11}})
+        assert status == 202
+    for _ in range(3):
+        assert http("POST", f"{base}/api/v1/feedback", {"rating": 7})[0] == 422
+    http("POST", f"{base}/api/v1/feedback", {"comment": "again", "external_id": "x", "source": "chat"})
+    http("POST", f"{base}/api/v1/feedback", {"comment": "again", "external_id": "x", "source": "chat"})
+    # every scrape, whichever worker answers it, sees the sum over both workers
+    for _ in range(6):
+        _, text = http("GET", f"{base}/metrics")
+        assert metric(text, "closeloop_intake_feedback_accepted_total", 'source="form"') == 20
+        assert metric(text, "closeloop_intake_feedback_accepted_total", 'source="chat"') == 1
+        assert metric(text, "closeloop_intake_feedback_rejected_total", 'reason="invalid"') == 3
+        assert metric(text, "closeloop_intake_feedback_duplicates_total", 'kind="external_id"') == 1
+        assert metric(text, "closeloop_intake_feedback_received_total", 'channel="api"') == 25
+    wait_for(lambda: metric(http("GET", f"{base}/metrics")[1], "closeloop_outbox_published_total") >= 21, 30,
+             "the outbox published")
+    _, text = http("GET", f"{base}/metrics")
+    assert "closeloop_outbox_publish_latency_seconds_bucket" in text
+    assert "closeloop_outbox_pending_events" in text
+    if shutil.which("promtool"):
+        check = subprocess.run(["promtool", "check", "metrics"], input=text, capture_output=True, text=True)
+        assert check.returncode == 0, check.stdout + check.stderr
+
+
+@pytest.mark.skipif(not redis_available(), reason="needs Redis at 127.0.0.1:6379, which this machine lacks")
+def test_with_redis_the_limit_holds_across_workers(web: Any, tmp_path: Path) -> None:
+    # a period no other run uses, so parallel runs never share counters
+    seconds = random.randint(600, 3600)
+    metrics_dir = tmp_path / "metrics"
+    metrics_dir.mkdir()
+    (metrics_dir / "counter_999999.db").write_bytes(b"left by a previous run")
+    base = web(INTAKE_RATE_LIMIT=f"8 per {seconds} seconds", INTAKE_RATE_LIMIT_STORAGE="redis://127.0.0.1:6379/0",
+               PROMETHEUS_MULTIPROC_DIR=str(metrics_dir))
+    assert not (metrics_dir / "counter_999999.db").exists()  # a given folder is emptied at start
+    statuses = [http("POST", f"{base}/api/v1/feedback", {"comment": f"n{i}"})[0] for i in range(14)]
+    assert statuses.count(202) == 8 and statuses.count(429) == 6, statuses
+    assert http("POST", f"{base}/api/v1/feedback", {"comment": "partner"}, token="dev-integration-token")[0] == 202
+    _, text = http("GET", f"{base}/metrics")
+    assert metric(text, "closeloop_intake_feedback_rejected_total", 'reason="rate_limited"') == 6

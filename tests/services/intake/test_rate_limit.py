@@ -1,0 +1,72 @@
+"""Public calls are limited per client address; integration and user tokens lift the limit."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from services.intake.config import load_settings
+from shared.settings import ConfigError
+
+
+def post(client: Any, address: str = "10.0.0.1", token: str | None = None) -> Any:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    return client.post("/api/v1/feedback", json={"comment": "hi"}, headers=headers,
+                       environ_base={"REMOTE_ADDR": address})
+
+
+@pytest.fixture
+def limited(make_intake: Any) -> Any:
+    return make_intake(INTAKE_RATE_LIMIT="3/minute").create_app().test_client()
+
+
+def test_the_fourth_call_in_a_minute_gets_429_with_retry_after(limited: Any) -> None:
+    answers = [post(limited) for _ in range(4)]
+    assert [a.status_code for a in answers] == [202, 202, 202, 429]
+    refused = answers[-1]
+    assert refused.mimetype == "application/problem+json" and refused.get_json()["status"] == 429
+    assert 0 < int(refused.headers["Retry-After"]) <= 60
+
+
+def test_the_limit_is_per_address_and_shared_by_the_public_endpoints(limited: Any) -> None:
+    assert post(limited, "10.0.0.1").status_code == 202
+    assert limited.post("/api/v1/feedback/batch", json=[{"comment": "a"}],
+                        environ_base={"REMOTE_ADDR": "10.0.0.1"}).status_code == 200
+    assert limited.get("/status/nope", environ_base={"REMOTE_ADDR": "10.0.0.1"}).status_code == 404
+    assert post(limited, "10.0.0.1").status_code == 429
+    assert post(limited, "10.0.0.2").status_code == 202
+
+
+def test_integration_and_user_tokens_lift_the_limit_but_unknown_tokens_do_not(limited: Any) -> None:
+    for _ in range(5):
+        assert post(limited, token="dev-integration-token").status_code == 202
+        assert post(limited, token="dev-ana").status_code == 202
+    assert [post(limited, token="made-up-token").status_code for _ in range(4)] == [202, 202, 202, 429]
+
+
+def test_probes_and_metrics_are_never_limited(limited: Any) -> None:
+    for _ in range(3):
+        post(limited, "127.0.0.1")
+    for path in ("/healthz", "/readyz", "/metrics", "/openapi.json", "/"):
+        assert limited.get(path).status_code == 200, path
+    assert limited.get("/favicon.ico").status_code == 404
+
+
+@pytest.mark.parametrize(("name", "value"), [("INTAKE_RATE_LIMIT", "lots"),
+                                             ("INTAKE_RATE_LIMIT_STORAGE", "postgres://x"),
+                                             ("INTAKE_RATE_LIMIT_STORAGE", "redis")])
+def test_a_bad_setting_stops_the_service_naming_the_variable(monkeypatch: pytest.MonkeyPatch, name: str,
+                                                              value: str) -> None:
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ConfigError, match=name):
+        load_settings()
+
+
+def test_an_unreachable_limit_store_does_not_stop_feedback(make_intake: Any) -> None:
+    from tests.support import free_port
+
+    dead = f"redis://127.0.0.1:{free_port()}/0"
+    client = make_intake(INTAKE_RATE_LIMIT="3/minute", INTAKE_RATE_LIMIT_STORAGE=dead).create_app().test_client()
+    statuses = [post(client).status_code for _ in range(4)]
+    assert statuses == [202, 202, 202, 429]  # counted in memory meanwhile
