@@ -110,6 +110,8 @@ class TicketData(_Lenient):
     due_at = fields.AwareDateTime(required=True, default_timezone=UTC)
     touchpoint = fields.String(allow_none=True)
     kind = fields.String(allow_none=True)
+    # the customer's comment, so a consumer that sees the ticket before the feedback can still show it
+    comment = fields.String(allow_none=True)
     suggested_root_cause = fields.Nested(SuggestionSchema, allow_none=True)
     root_cause = fields.String(allow_none=True)
     root_cause_label = fields.String(allow_none=True)

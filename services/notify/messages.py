@@ -142,7 +142,7 @@ def ticket_message(event_type: str, data: dict[str, Any], entry: FeedEntry | Non
             "ticket.escalated": "breached"}.get(event_type, "complaint")
     return Message(
         subject=f"[{data['priority']}] {headline.split(':')[0]}: ticket {data['ticket_id'][:8]}",
-        headline=headline, kind=kind, quote=entry.comment if entry else None, facts=facts,
+        headline=headline, kind=kind, quote=entry.comment if entry else redact(data.get("comment")), facts=facts,
         links=[("Open your inbox", inbox_url)],
         data={"ticket_id": data["ticket_id"], "feedback_id": data["feedback_id"], "status": data["status"],
               "sla_state": data["sla_state"], "due_at": due.isoformat(), "team": data["team"]},
