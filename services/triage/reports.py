@@ -71,7 +71,8 @@ def summary(session: Session, *, now: datetime, start: datetime, end: datetime, 
     acked = _window(Ticket.acknowledged_at, start, end, team)
     totals = _rollup(snapshot, flow, ())[0]
     return {
-        "window": {"from": start, "to": end}, "team": team, "generated_at": now,
+        "window": {"from": start.isoformat(), "to": end.isoformat()}, "team": team,
+        "generated_at": now.isoformat(),
         "open": totals["open"], "at_risk": totals["at_risk"], "breached_open": totals["breached_open"],
         "resolved": totals["resolved"], "resolved_within_sla": totals["resolved_within_sla"],
         "resolved_within_sla_percent": totals["resolved_within_sla_percent"],
@@ -95,6 +96,17 @@ def active_spikes(session: Session, now: datetime, team: str | None) -> list[dic
     if team is None:
         return spikes
     return [s for s in spikes if (s.get("team") if isinstance(s, dict) else getattr(s, "team", None)) in (None, team)]
+
+
+def attention_tickets(session: Session, *, team: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
+    """Open tickets that are breached or at risk, most overdue first (the dashboard's action list)."""
+    query = select(Ticket).where(Ticket.status.in_(ACTIVE), Ticket.sla_state.in_(("breached", "at_risk")))
+    if team is not None:
+        query = query.where(Ticket.team == team)
+    rows = session.scalars(query.order_by(Ticket.due_at, Ticket.id).limit(limit))
+    return [{"id": t.id, "priority": t.priority, "sla_state": t.sla_state, "status": t.status, "team": t.team,
+             "owner": t.owner_id, "touchpoint": t.touchpoint, "received_at": t.received_at.isoformat(),
+             "due_at": t.due_at.isoformat(), "escalation_level": t.escalation_level} for t in rows]
 
 
 def _window(column: Any, start: datetime, end: datetime, team: str | None) -> list[ColumnElement[bool]]:
