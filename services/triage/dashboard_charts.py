@@ -15,9 +15,9 @@ GOOD, WARN, BAD, BRAND, MUTED, LINE = "#1f8a4c", "#b7791f", "#c53030", "#2f5bea"
 WIDTH = 640
 
 
-def _svg(title: str, height: int, body: str) -> Markup:
+def _svg(title: str, height: int, body: str, width: int = WIDTH) -> Markup:
     return Markup(
-        f'<svg class="chart" viewBox="0 0 {WIDTH} {height}" role="img" aria-label="{escape(title)}" '
+        f'<svg class="chart" viewBox="0 0 {width} {height}" role="img" aria-label="{escape(title)}" '
         f'xmlns="http://www.w3.org/2000/svg" font-family="system-ui, sans-serif" font-size="12">'
         f"<title>{escape(title)}</title>{body}</svg>"
     )
@@ -45,7 +45,7 @@ def compliance_line(title: str, points: Sequence[tuple[str, float | None, int]],
         x = left + i * step + step * 0.15
         w = max(step * 0.7, 1)
         value = pct or 0
-        h = plot_h * value / 100
+        h = max(plot_h * value / 100, 2)  # a sliver marks a day with none within SLA
         color = GOOD if value >= target else (WARN if value >= 75 else BAD)
         parts.append(f'<rect x="{x:.1f}" y="{top + plot_h - h:.1f}" width="{w:.1f}" height="{h:.1f}" '
                      f'fill="{color}" rx="2"><title>{escape(label)}: {value:g}% of {count} within SLA</title></rect>')
@@ -65,7 +65,9 @@ def bars(title: str, items: Sequence[tuple[str, float]], *, color: str = BRAND, 
     peak = max(v for _, v in items) or 1
     step = plot_w / len(items)
     total = sum(v for _, v in items) or 1
-    parts, running, line = [], 0.0, []
+    parts: list[str] = []
+    line: list[tuple[float, float]] = []
+    running = 0.0
     for i, (label, value) in enumerate(items):
         x = left + i * step + step * 0.15
         w = step * 0.7
@@ -77,10 +79,12 @@ def bars(title: str, items: Sequence[tuple[str, float]], *, color: str = BRAND, 
                      f'<text x="{x + w / 2:.1f}" y="{height - bottom + 16}" text-anchor="middle" fill="{MUTED}">'
                      f"{escape(_short(label))}</text>")
         running += value
-        line.append(f"{x + w / 2:.1f},{top + plot_h * (1 - running / total):.1f}")
+        line.append((x + w / 2, top + plot_h * (1 - running / total)))
     if cumulative:
-        parts.append(f'<polyline points="{" ".join(line)}" fill="none" stroke="{WARN}" stroke-width="2"/>'
-                     f'<text x="{WIDTH - 4}" y="{top + 4}" text-anchor="end" fill="{WARN}">100%</text>')
+        points = " ".join(f"{px:.1f},{py:.1f}" for px, py in line)
+        parts.append(f'<polyline points="{points}" fill="none" stroke="{WARN}" stroke-width="2"/>')
+        parts.extend(f'<circle cx="{px:.1f}" cy="{py:.1f}" r="3" fill="{WARN}"/>' for px, py in line)
+        parts.append(f'<text x="{WIDTH - 4}" y="{top + 4}" text-anchor="end" fill="{WARN}">100%</text>')
     parts.append(f'<line x1="{left}" x2="{WIDTH - 10}" y1="{top + plot_h}" y2="{top + plot_h}" stroke="{LINE}"/>')
     return _svg(title, height, "".join(parts))
 
@@ -114,9 +118,10 @@ def split(title: str, parts: Sequence[tuple[str, int, str]]) -> Markup:
     total = sum(n for _, n, _ in parts)
     if not total:
         return _empty(title)
+    width = WIDTH * 2  # drawn full-width on the page
     body, x = [], 10.0
     for label, n, color in parts:
-        w = (WIDTH - 20) * n / total
+        w = (width - 20) * n / total
         body.append(f'<rect x="{x:.1f}" y="10" width="{w:.1f}" height="34" fill="{color}">'
                     f"<title>{escape(label)}: {n}</title></rect>")
         if w > 40:
@@ -128,7 +133,7 @@ def split(title: str, parts: Sequence[tuple[str, int, str]]) -> Markup:
         body.append(f'<rect x="{lx}" y="58" width="12" height="12" fill="{color}"/>'
                     f'<text x="{lx + 18}" y="68">{escape(label)}: {n}</text>')
         lx += 200
-    return _svg(title, 80, "".join(body))
+    return _svg(title, 80, "".join(body), width)
 
 
 def _short(label: str, size: int = 14) -> str:
