@@ -19,7 +19,7 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
 from services.triage import dashboard_charts as charts
-from services.triage import reports
+from services.triage import reports, telemetry
 from shared.auth import current_user, org, require
 from shared.org import LEADERSHIP_ROLES
 from shared.problems import Problem
@@ -164,3 +164,4 @@ def _charts(s: dict[str, Any]) -> dict[str, Any]:
 
 # Flask's own nesting: the pages ride on the API blueprint (one registration) but stay out of OpenAPI.
 PageBlueprint.register_blueprint(blp, pages)
+blp.record_once(telemetry.install)  # the SLA gauges and counters on /metrics

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from sqlalchemy import Index
 
-from services.triage.models import Ticket
+from services.triage.models import Ticket, TimelineEntry
 
 RESOLVED_AT = Index("ix_tickets_resolved_at", Ticket.resolved_at)
 ACKNOWLEDGED_AT = Index("ix_tickets_acknowledged_at", Ticket.acknowledged_at)
+TIMELINE_TYPE = Index("ix_ticket_timeline_type", TimelineEntry.type)

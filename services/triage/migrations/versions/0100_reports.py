@@ -1,4 +1,4 @@
-"""indexes for the SLA summary
+"""indexes for the SLA summary and SLA metrics
 
 Revision ID: 0100
 Revises: 0002
@@ -17,9 +17,13 @@ def upgrade() -> None:
     with op.batch_alter_table('tickets', schema=None) as batch_op:
         batch_op.create_index('ix_tickets_resolved_at', ['resolved_at'], unique=False)
         batch_op.create_index('ix_tickets_acknowledged_at', ['acknowledged_at'], unique=False)
+    with op.batch_alter_table('ticket_timeline', schema=None) as batch_op:
+        batch_op.create_index('ix_ticket_timeline_type', ['type'], unique=False)
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('ticket_timeline', schema=None) as batch_op:
+        batch_op.drop_index('ix_ticket_timeline_type')
     with op.batch_alter_table('tickets', schema=None) as batch_op:
         batch_op.drop_index('ix_tickets_acknowledged_at')
         batch_op.drop_index('ix_tickets_resolved_at')
