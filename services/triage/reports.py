@@ -191,12 +191,17 @@ def _percent(part: int, whole: int) -> float | None:
 
 def _stats(session: Session, seconds: Any, where: list[ColumnElement[bool]]) -> dict[str, Any]:
     """Count, mean and nearest-rank p90 of ``seconds`` over the rows matching ``where``."""
-    count, mean = session.execute(select(func.count(seconds), func.avg(seconds)).where(*where, seconds.isnot(None))
-                                  ).one()
+    where = [*where, seconds.isnot(None)]
+    if session.get_bind().dialect.name == "postgresql":  # one pass; percentile_disc is the nearest rank
+        count, mean, p90 = session.execute(select(func.count(seconds), func.avg(seconds),
+                                                  func.percentile_disc(0.9).within_group(seconds)).where(*where)).one()
+        return {"count": count, "mean": None if mean is None else round(float(mean), 1),
+                "p90": None if p90 is None else round(float(p90), 1)}
+    count, mean = session.execute(select(func.count(seconds), func.avg(seconds)).where(*where)).one()
     p90 = None
     if count:
         rank = math.ceil(0.9 * count)
-        p90 = session.scalar(select(seconds).where(*where, seconds.isnot(None)).order_by(seconds)
+        p90 = session.scalar(select(seconds).where(*where).order_by(seconds)
                              .offset(rank - 1).limit(1))
     return {"count": count, "mean": None if mean is None else round(float(mean), 1),
             "p90": None if p90 is None else round(float(p90), 1)}
