@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 
-from flask import Blueprint, Response
+from flask import Blueprint, Response, current_app
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
@@ -68,10 +68,17 @@ metrics_blueprint = Blueprint("metrics", __name__)
 
 @metrics_blueprint.get("/metrics")
 def metrics_endpoint() -> Response:
-    """Expose metrics in the Prometheus text format."""
+    """Expose metrics in the Prometheus text format, plus the app's own collectors (read at scrape time)."""
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)
     else:
         registry = DEFAULT_REGISTRY
-    return Response(generate_latest(registry), mimetype=CONTENT_TYPE_LATEST)
+    body = generate_latest(registry)
+    collectors = current_app.extensions.get("closeloop_collectors", ())
+    if collectors:
+        own = CollectorRegistry(auto_describe=False)
+        for collector in collectors:
+            own.register(collector)
+        body += generate_latest(own)
+    return Response(body, mimetype=CONTENT_TYPE_LATEST)

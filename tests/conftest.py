@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.support import ORG, Broker, migrate
+
+PG_URL_VAR = "CLOSELOOP_TEST_PG_URL"
 
 
 @pytest.fixture(autouse=True)
@@ -30,17 +33,84 @@ def broker(tmp_path: Path) -> Iterator[Broker]:
     b.stop()
 
 
-@pytest.fixture
-def db_url(tmp_path: Path) -> DbFactory:
-    """Make migrated SQLite databases for services."""
-    return DbFactory(tmp_path)
+class PostgresServer:
+    """The PostgreSQL server named by ``CLOSELOOP_TEST_PG_URL``: makes and drops throwaway databases."""
+
+    def __init__(self, admin_url: str):
+        from sqlalchemy import create_engine, make_url, pool
+
+        self.admin_url = make_url(admin_url)
+        self.engine = create_engine(self.admin_url, isolation_level="AUTOCOMMIT", poolclass=pool.NullPool)
+
+    def create(self, prefix: str) -> str:
+        """A new empty database; returns its URL."""
+        from sqlalchemy import text
+
+        name = f"cl_{prefix}_{uuid.uuid4().hex[:12]}"
+        with self.engine.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        return self.admin_url.set(database=name).render_as_string(hide_password=False)
+
+    def drop(self, url: str) -> None:
+        """Drop a database made by :meth:`create`, closing whatever still holds it."""
+        from sqlalchemy import make_url, text
+
+        name = make_url(url).database
+        with self.engine.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+def postgres_or_skip() -> PostgresServer:
+    """The test PostgreSQL server, or a skip saying why there is none."""
+    url = os.environ.get(PG_URL_VAR)
+    if not url:
+        pytest.skip(f"needs PostgreSQL: set {PG_URL_VAR} (e.g. postgresql+psycopg://postgres@127.0.0.1:5432/test)")
+    server = PostgresServer(url)
+    try:
+        from sqlalchemy import text
+
+        with server.engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+    except Exception as exc:  # any connection failure means: this machine cannot run the test
+        pytest.skip(f"needs PostgreSQL at {PG_URL_VAR}, which is unreachable: {exc.__class__.__name__}")
+    return server
+
+
+@pytest.fixture(scope="session")
+def _pg_server() -> PostgresServer:
+    return postgres_or_skip()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[DbFactory]:
+    """Make migrated databases for services: SQLite, and PostgreSQL when ``CLOSELOOP_TEST_PG_URL`` is set."""
+    server = request.getfixturevalue("_pg_server") if request.param == "postgresql" else None
+    factory = DbFactory(tmp_path, server)
+    yield factory
+    factory.drop_all()
 
 
 class DbFactory:
-    def __init__(self, tmp_path: Path):
-        self.tmp_path = tmp_path
+    """Hands out a fresh migrated database per service, on SQLite or on a PostgreSQL server."""
 
-    def __call__(self, service: str) -> str:
-        url = f"sqlite:///{self.tmp_path / f'{service}.db'}"
-        migrate(service, url)
+    def __init__(self, tmp_path: Path, server: PostgresServer | None = None):
+        self.tmp_path = tmp_path
+        self.server = server
+        self.dialect = "postgresql" if server is not None else "sqlite"
+        self.made: list[str] = []
+
+    def __call__(self, service: str, *, migrated: bool = True) -> str:
+        if self.server is None:
+            url = f"sqlite:///{self.tmp_path / f'{service}.db'}"
+        else:
+            url = self.server.create(service)
+            self.made.append(url)
+        if migrated:
+            migrate(service, url)
         return url
+
+    def drop_all(self) -> None:
+        """Drop the PostgreSQL databases this factory made."""
+        if self.server is not None:
+            for url in self.made:
+                self.server.drop(url)

@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import Flask
 
-from services.triage import api, handlers, rootcause, routing
+from services.triage import api, dashboard, handlers, rootcause, routing
 from services.triage.config import TriageSettings, load_settings
 from services.triage.models import Outbox, ProcessedEvent
 from services.triage.tickets import Context
@@ -49,6 +49,7 @@ class Triage:
         app.extensions["closeloop_sessions"] = self.sessions
         app.extensions["closeloop_triage"] = self
         rest.register_blueprint(api.blp)
+        rest.register_blueprint(dashboard.blp)
         return app
 
     def consumer(self) -> ConsumerLoop:
