@@ -30,4 +30,4 @@ def main(name: str, load_settings: Callable[[], Any], build: Callable[[Any], Ser
     except OrgConfigError as exc:
         print(f"{name}: {exc}", file=sys.stderr)
         return 2
-    return run(parts, args.role)
+    return run(parts, args.role, metrics_port=settings.common.metrics_port)

@@ -37,8 +37,12 @@ class ServiceParts:
     threads: int = 8
 
 
-def run(parts: ServiceParts, role: str) -> int:
-    """Run ``role`` of the service until a signal or a crash; return the exit code."""
+def run(parts: ServiceParts, role: str, *, metrics_port: int | None = None) -> int:
+    """Run ``role`` of the service until a signal or a crash; return the exit code.
+
+    ``consume`` and ``schedule`` have no web server, so with ``metrics_port`` they serve their
+    Prometheus metrics (consumer lag, DLQ counts, outbox age...) on that port.
+    """
     if role not in ROLES:
         print(f"unknown role {role!r}; choose one of {', '.join(ROLES)}", file=sys.stderr)
         return 2
@@ -46,6 +50,11 @@ def run(parts: ServiceParts, role: str) -> int:
         return _run_gunicorn(parts)
     stop = threading.Event()
     failed = threading.Event()
+    if metrics_port is not None and role in ("consume", "schedule"):
+        from prometheus_client import start_http_server
+
+        start_http_server(metrics_port, addr="0.0.0.0")
+        log.info("metrics_listening", port=metrics_port)
     loops: list[Callable[[threading.Event], None]] = []
     if role in ("consume", "all"):
         loops += parts.consume

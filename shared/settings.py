@@ -31,6 +31,7 @@ class CommonSettings:
     link_secret: str
     web_workers: int
     web_threads: int
+    metrics_port: int | None
 
 
 def read_env() -> Env:
@@ -59,6 +60,8 @@ def common(env: Env) -> CommonSettings:
         link_secret=env.str("CLOSELOOP_LINK_SECRET", "") or env.str("CLOSELOOP_SECRET_KEY", "") or _dev_secret(),
         web_workers=env.int("WEB_CONCURRENCY", 2, validate=Range(min=1, max=64)),
         web_threads=env.int("WEB_THREADS", 8, validate=Range(min=1, max=256)),
+        # consume and schedule roles have no web server; this port serves their /metrics
+        metrics_port=env.int("METRICS_PORT", None, validate=Range(min=1, max=65535)),
     )
 
 

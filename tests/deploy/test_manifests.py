@@ -30,6 +30,7 @@ CUSTOM = {
     ("kafka.strimzi.io/v1beta2", "KafkaTopic"): ["spec.partitions", "spec.replicas",
                                                   "metadata.labels.strimzi.io/cluster"],
     ("monitoring.coreos.com/v1", "ServiceMonitor"): ["spec.selector.matchLabels", "spec.endpoints"],
+    ("monitoring.coreos.com/v1", "PodMonitor"): ["spec.selector.matchExpressions", "spec.podMetricsEndpoints"],
     ("monitoring.coreos.com/v1", "PrometheusRule"): ["spec.groups"],
 }
 
