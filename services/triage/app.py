@@ -7,8 +7,10 @@ from typing import Any
 
 from flask import Flask
 
-from services.triage import api, handlers, rootcause, routing
+from services.triage import api, handlers, pages, rootcause, routing
+from services.triage.calendar import business_hours
 from services.triage.config import TriageSettings, load_settings
+from services.triage.jobs import Sweeper
 from services.triage.models import Outbox, ProcessedEvent
 from services.triage.tickets import Context
 from shared import events, topics
@@ -33,7 +35,13 @@ class Triage:
         self.ctx = Context(org=self.org, sla_seconds=settings.sla_seconds,
                            warning_ratio=settings.sla_warning_ratio,
                            escalation_seconds=settings.escalation_seconds,
-                           keywords=rootcause.keywords_for(self.org))
+                           keywords=rootcause.keywords_for(self.org),
+                           classifier=rootcause.new_classifier(self.org),
+                           calendars={team: business_hours(spec) for team, spec in settings.business_hours.items()},
+                           waiting_pauses_clock=settings.waiting_pauses_clock,
+                           spike_threshold=settings.spike_threshold,
+                           spike_window_seconds=settings.spike_window_seconds)
+        self.sweeper = Sweeper(session_factory=self.sessions, ctx=self.ctx, interval=settings.sweep_seconds)
 
     def sync(self) -> None:
         """Bring the assignee table in step with the org file."""
@@ -49,6 +57,8 @@ class Triage:
         app.extensions["closeloop_sessions"] = self.sessions
         app.extensions["closeloop_triage"] = self
         rest.register_blueprint(api.blp)
+        rest.register_blueprint(api.members_blp)
+        app.register_blueprint(pages.bp)
         return app
 
     def consumer(self) -> ConsumerLoop:
@@ -65,7 +75,7 @@ class Triage:
         return ServiceParts(
             name="triage", port=self.settings.port, app_factory=self.create_app,
             consume=[self.consumer().run, self.relay.run],
-            schedule=[],
+            schedule=[self.sweeper.run, self.relay.run],
             web_background=[self.relay.run],
             workers=self.settings.common.web_workers, threads=self.settings.common.web_threads,
         )
