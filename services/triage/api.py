@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from flask import current_app
@@ -43,6 +43,11 @@ def context() -> Context:
     return current_app.extensions["closeloop_triage"].ctx
 
 
+def now() -> datetime:
+    """The service's clock."""
+    return current_app.extensions["closeloop_triage"].clock()
+
+
 def caller() -> User:
     """The authenticated user (``require`` has run)."""
     user = current_user()
@@ -79,7 +84,7 @@ def change_ticket(ticket_id: str, action: Callable[[Session, Ticket, datetime, U
         def run() -> Ticket:
             with session.begin():
                 ticket = load_visible(session, ticket_id, lock=True)
-                action(session, ticket, datetime.now(UTC), user)
+                action(session, ticket, now(), user)
                 return ticket
 
         ticket = translated(run)
@@ -194,7 +199,7 @@ def set_availability(body: dict[str, Any], user_id: str) -> dict[str, Any]:
     with sessions()() as session:
         def run() -> list[Ticket]:
             with session.begin():
-                return actions.set_availability(session, user_id, body["available"], datetime.now(UTC),
+                return actions.set_availability(session, user_id, body["available"], now(),
                                                 ctx=context(), actor=user)
         try:
             moved = translated(run)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import UTC, datetime
 from functools import partial
 from typing import Any
 
@@ -25,8 +27,9 @@ from shared.web import create_base_app
 class Triage:
     """The wired-up service: settings, org, database, outbox relay, handler context."""
 
-    def __init__(self, settings: TriageSettings):
+    def __init__(self, settings: TriageSettings, clock: Callable[[], datetime] = lambda: datetime.now(UTC)):
         self.settings = settings
+        self.clock = clock  # what "now" is for requests and sweeps (tests move it)
         self.org = load_org(settings.common.org_config)
         self.engine = make_engine(settings.database_url)
         self.sessions = make_session_factory(self.engine)
@@ -41,7 +44,8 @@ class Triage:
                            waiting_pauses_clock=settings.waiting_pauses_clock,
                            spike_threshold=settings.spike_threshold,
                            spike_window_seconds=settings.spike_window_seconds)
-        self.sweeper = Sweeper(session_factory=self.sessions, ctx=self.ctx, interval=settings.sweep_seconds)
+        self.sweeper = Sweeper(session_factory=self.sessions, ctx=self.ctx, interval=settings.sweep_seconds,
+                              clock=lambda: self.clock())
 
     def sync(self) -> None:
         """Bring the assignee table in step with the org file."""

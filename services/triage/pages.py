@@ -5,7 +5,6 @@ Pages use the session cookie from ``/login``; every form carries a CSRF token (F
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
@@ -16,6 +15,7 @@ from wtforms import SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
 from services.triage import actions, queries
+from services.triage.api import now
 from services.triage.models import Ticket
 from services.triage.tickets import Context, InvalidChange, NotAllowed, TicketConflict
 from shared.auth import current_user, org, require
@@ -55,13 +55,12 @@ def inbox() -> Any:
     scope = request.args.get("scope") or _default_scope(user)
     if scope not in SCOPES or (scope == "all" and not user.is_leadership):
         scope = _default_scope(user)
-    now = datetime.now(UTC)
     with current_app.extensions["closeloop_sessions"]() as session:
         tickets = queries.inbox(session, org(), user, scope=scope)
     counts = {state: sum(1 for t in tickets if t["sla_state"] == state) for state in ("at_risk", "breached")}
     causes = [(c.code, c.label) for c in org().root_causes.values()]
     return render_template("inbox.html", user=user, tickets=tickets, scope=scope, counts=counts, causes=causes,
-                           csrf=generate_csrf(), now=now, team=org().teams.get(user.team or ""),
+                           csrf=generate_csrf(), team=org().teams.get(user.team or ""),
                            scopes=[s for s in SCOPES if s != "all" or user.is_leadership])
 
 
@@ -79,7 +78,7 @@ def _apply(ticket_id: str, action: Any, done: str, scope: str | None) -> Respons
                 if ticket is None or not (user.is_leadership or user.team == ticket.team):
                     flash("That ticket does not exist or is not yours to see.", "bad")
                     return _back(scope)
-                action(session, ticket, datetime.now(UTC), ctx, user)
+                action(session, ticket, now(), ctx, user)
             flash(done, "good")
         except InvalidChange as exc:
             flash(" ".join(exc.errors.values()), "bad")
