@@ -88,7 +88,8 @@ def suggest(text: str | None, keywords: dict[str, tuple[str, ...]],
     if hits:
         total = sum(hits.values())
         share = 1.0 - KEYWORD_WEIGHT if probabilities else 0.0
-        combined = {code: combined.get(code, 0.0) * share for code in set(combined) | set(hits)}
+        # taxonomy order, so that ties always go the same way
+        combined = {code: combined.get(code, 0.0) * share for code in keywords if code in combined or code in hits}
         weight = KEYWORD_WEIGHT if probabilities else min(0.9, 0.5 + 0.1 * total)
         for code, count in hits.items():
             combined[code] += weight * count / total

@@ -61,7 +61,8 @@ def test_warning_breach_and_escalation_up_the_chain_each_once(service: Triage) -
     for ticket in tickets:
         mine = [e for e in events if e.subject == ticket.id]
         chain = org.chain(ticket.owner_id)
-        assert [e.type for e in mine] == ["ticket.sla_warning", "ticket.sla_breached"] + ["ticket.escalated"] * len(chain)
+        expected = ["ticket.sla_warning", "ticket.sla_breached"] + ["ticket.escalated"] * len(chain)
+        assert [e.type for e in mine] == expected
         assert [e.data["escalated_to"]["id"] for e in mine[2:]] == [u.id for u in chain]
         assert mine[1].data["sla_state"] == "breached" and mine[0].data["sla_state"] == "at_risk"
     with service.sessions() as session:
