@@ -84,8 +84,8 @@ def test_sigkill_under_load_loses_no_feedback_and_duplicates_no_ticket(broker: B
         producer.close()
     problems = sum(1 for d in items if classify_feedback(d).label != POSITIVE)
     tickets = count(engine, select(func.count(Ticket.id)))
-    per_feedback = count(engine, select(func.max(select(func.count(Ticket.id)).group_by(Ticket.feedback_id)
-                                                 .scalar_subquery())))
+    per = select(func.count(Ticket.id).label("n")).group_by(Ticket.feedback_id).subquery()
+    per_feedback = count(engine, select(func.max(per.c.n)))
     created = count(engine, select(func.count(Outbox.id)))
     assert len(items) > 200 and problems > 100
     assert tickets == problems, process.log()[-3000:]
