@@ -71,7 +71,7 @@ def on_feedback_received(session: Session, event: Event, now: datetime, *, ctx: 
 
 def on_follow_up(session: Session, feedback: Feedback, data: dict, now: datetime, *, ctx: Context) -> None:
     """A customer answering a ticket: "not fixed" reopens it, "fixed" is noted; it never opens a ticket."""
-    ticket = session.get(Ticket, feedback.in_reply_to) if feedback.in_reply_to else None
+    ticket = session.get(Ticket, feedback.in_reply_to, with_for_update=True) if feedback.in_reply_to else None
     if ticket is None:
         log.info("follow_up_for_unknown_ticket", feedback_id=feedback.id, in_reply_to=feedback.in_reply_to)
         return

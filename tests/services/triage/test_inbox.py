@@ -71,3 +71,15 @@ def test_resolving_from_the_inbox_needs_the_csrf_token_and_a_resolution(triage: 
         stored = session.get(Ticket, ticket.id)
         assert stored is not None and stored.status == "resolved" and stored.root_cause == "staff_conduct"
         assert stored.sla_state == "met"
+
+
+def test_at_risk_and_breached_tickets_are_highlighted(triage: Any) -> None:
+    from services.triage.jobs import Sweeper
+
+    ticket = handle(triage, feedback_event(survey={"metric": "nps", "score": 5}, comment="Nobody answered my emails"))
+    assert ticket is not None
+    later = ticket.due_at + timedelta(seconds=1)
+    Sweeper(session_factory=triage.sessions, ctx=triage.ctx, interval=1, clock=lambda: later).sweep_once()
+    page = logged_in(triage, "dev-lead").get("/inbox?scope=team").get_data(as_text=True)
+    assert 'class="ticket breached open"' in page
+    assert re.search(r'<div class="stat bad"><b>1</b>breached</div>', page)

@@ -194,3 +194,19 @@ def test_waiting_on_the_customer_pauses_the_clock_only_when_enabled(make_triage:
     assert refused.status_code == 409 and "TRIAGE_WAITING_PAUSES_CLOCK" in refused.get_json()["detail"]
     assert client.get(f"/api/v1/tickets/{ticket.id}", headers=bearer("dev-lead")).get_json()["timeline"][-2]["type"] \
         == "ticket.resumed"
+
+
+def test_the_last_available_member_cannot_leave_tickets_without_an_owner(triage: Any) -> None:
+    ticket = handle(triage, feedback_event(survey={"metric": "nps", "score": 4}, touchpoint="billing",
+                                           comment="Charged twice"))
+    assert ticket is not None and ticket.owner_id == "u-raj"
+    client = triage.create_app().test_client()
+    for member in ("u-ana", "u-ben", "u-lead"):  # the default team (care) is away too
+        assert client.put(f"/api/v1/members/{member}/availability", headers=bearer("dev-ceo"),
+                          json={"available": False}).status_code == 200
+    refused = client.put("/api/v1/members/u-raj/availability", headers=bearer("dev-raj"), json={"available": False})
+    assert refused.status_code == 409
+    with triage.sessions() as session:
+        stored = session.get(Ticket, ticket.id)
+        raj = session.get(Assignee, "u-raj")
+        assert stored is not None and stored.owner_id == "u-raj" and raj is not None and raj.available
