@@ -20,6 +20,7 @@ from services.triage.schemas import (
     ReasonIn,
     ResolveIn,
     RootCauseOut,
+    SpikeOut,
     TicketDetailOut,
     TicketPageOut,
     TicketQuery,
@@ -178,6 +179,15 @@ class RootCauses(MethodView):
     def get(self) -> list[dict[str, Any]]:
         """The root-cause taxonomy a resolution must choose from."""
         return [{"code": c.code, "label": c.label, "plain": c.plain} for c in org().root_causes.values()]
+
+
+@blp.get("/spikes")
+@blp.response(200, SpikeOut(many=True))
+@require("lead", "leader", "admin")
+def active_spikes() -> list[dict[str, Any]]:
+    """Root causes repeating on one touchpoint right now (leads and leadership)."""
+    with sessions()() as session:
+        return queries.active_spikes(session, now(), org())
 
 
 @members_blp.get("/members")

@@ -57,6 +57,10 @@ def inbox() -> Any:
         scope = _default_scope(user)
     with current_app.extensions["closeloop_sessions"]() as session:
         tickets = queries.inbox(session, org(), user, scope=scope)
+    ctx: Context = current_app.extensions["closeloop_triage"].ctx
+    for t in tickets:
+        chain = ctx.chain_of(t["owner"]["id"], t["team"])[: t["escalation_level"]]
+        t["escalated_to"] = [u.name for u in chain]
     counts = {state: sum(1 for t in tickets if t["sla_state"] == state) for state in ("at_risk", "breached")}
     causes = [(c.code, c.label) for c in org().root_causes.values()]
     return render_template("inbox.html", user=user, tickets=tickets, scope=scope, counts=counts, causes=causes,

@@ -117,3 +117,15 @@ class MemberOut(Schema):
     available = fields.Boolean()
     open_tickets = fields.Integer()
     reassigned = fields.List(fields.String())
+
+
+class SpikeOut(Schema):
+    id = fields.String()
+    root_cause = fields.String()
+    root_cause_label = fields.String()
+    touchpoint = fields.String()
+    ticket_count = fields.Integer()
+    window_seconds = fields.Integer()
+    first_at = fields.DateTime()
+    detected_at = fields.DateTime()
+    last_at = fields.DateTime()

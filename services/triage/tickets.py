@@ -64,12 +64,16 @@ class Context:
         return self.calendars.get(team, WALL_CLOCK)
 
     def chain_for(self, ticket: Ticket) -> list[User]:
-        """Who a breach escalates to, in order: the owner's managers, else the team lead."""
-        chain = self.org.chain(ticket.owner_id)
+        """Who a breach of ``ticket`` escalates to, in order."""
+        return self.chain_of(ticket.owner_id, ticket.team)
+
+    def chain_of(self, owner_id: str, team_id: str) -> list[User]:
+        """The owner's managers, nearest first; the team lead (and theirs) if the owner has none."""
+        chain = self.org.chain(owner_id)
         if not chain:
-            team = self.org.teams.get(ticket.team)
+            team = self.org.teams.get(team_id)
             lead = self.org.users.get(team.lead) if team and team.lead else None
-            if lead is not None and lead.id != ticket.owner_id:
+            if lead is not None and lead.id != owner_id:
                 chain = [lead, *self.org.chain(lead.id)]
         return chain
 

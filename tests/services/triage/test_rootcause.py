@@ -82,3 +82,8 @@ def test_repeated_cause_on_one_touchpoint_raises_one_spike(make_triage: Any, db_
     assert spikes[0]["ticket_count"] == 5 and spikes[0]["root_cause_label"] == "Billing and payment"
     raised = [e for e in events if e.type == "spike.detected"]
     assert len(raised) == 1 and raised[0].data["ticket_count"] == 3
+    client = service.create_app().test_client()
+    service.clock = lambda: NOW
+    assert client.get("/api/v1/spikes", headers={"Authorization": "Bearer dev-ana"}).status_code == 403
+    listed = client.get("/api/v1/spikes", headers={"Authorization": "Bearer dev-ceo"}).get_json()
+    assert [(s["root_cause"], s["touchpoint"]) for s in listed] == [("billing_payment", "checkout")]
