@@ -39,6 +39,11 @@ TICKET_TYPES = (
     TICKET_RESOLVED,
     TICKET_REOPENED,
 )
+# Also on ticket.events, from triage; consumers without a handler skip them.
+TICKET_WAITING = "ticket.waiting"
+TICKET_RESUMED = "ticket.resumed"
+TICKET_CUSTOMER_ANSWERED = "ticket.customer_answered"
+SPIKE_DETECTED = "spike.detected"
 
 
 class InvalidEvent(ValueError):
@@ -122,10 +127,25 @@ class TicketData(_Lenient):
     escalation_level = fields.Integer(allow_none=True)
     previous_owner = fields.String(allow_none=True)
     reason = fields.String(allow_none=True)
+    customer_answer = fields.String(allow_none=True)
 
 
-DATA_SCHEMAS: dict[str, Schema] = {FEEDBACK_RECEIVED: FeedbackReceivedData()}
-DATA_SCHEMAS.update({t: TicketData() for t in TICKET_TYPES})
+class SpikeData(_Lenient):
+    """``data`` of ``spike.detected``: one root cause keeps coming on one touchpoint."""
+
+    spike_id = fields.String(required=True)
+    root_cause = fields.String(required=True)
+    root_cause_label = fields.String(allow_none=True)
+    touchpoint = fields.String(required=True)
+    ticket_count = fields.Integer(required=True)
+    window_seconds = fields.Integer(required=True)
+    first_at = fields.AwareDateTime(required=True, default_timezone=UTC)
+    detected_at = fields.AwareDateTime(required=True, default_timezone=UTC)
+
+
+DATA_SCHEMAS: dict[str, Schema] = {FEEDBACK_RECEIVED: FeedbackReceivedData(), SPIKE_DETECTED: SpikeData()}
+DATA_SCHEMAS.update({t: TicketData() for t in (*TICKET_TYPES, TICKET_WAITING, TICKET_RESUMED,
+                                               TICKET_CUSTOMER_ANSWERED)})
 
 
 class EnvelopeSchema(Schema):

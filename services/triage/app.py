@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import UTC, datetime
 from functools import partial
 from typing import Any
 
 from flask import Flask
 
-from services.triage import api, dashboard, handlers, rootcause, routing
+from services.triage import api, dashboard, handlers, pages, rootcause, routing
+from services.triage.calendar import business_hours
 from services.triage.config import TriageSettings, load_settings
+from services.triage.jobs import Sweeper
 from services.triage.models import Outbox, ProcessedEvent
 from services.triage.tickets import Context
 from shared import events, topics
@@ -23,8 +27,9 @@ from shared.web import create_base_app
 class Triage:
     """The wired-up service: settings, org, database, outbox relay, handler context."""
 
-    def __init__(self, settings: TriageSettings):
+    def __init__(self, settings: TriageSettings, clock: Callable[[], datetime] = lambda: datetime.now(UTC)):
         self.settings = settings
+        self.clock = clock  # what "now" is for requests and sweeps (tests move it)
         self.org = load_org(settings.common.org_config)
         self.engine = make_engine(settings.database_url)
         self.sessions = make_session_factory(self.engine)
@@ -33,7 +38,14 @@ class Triage:
         self.ctx = Context(org=self.org, sla_seconds=settings.sla_seconds,
                            warning_ratio=settings.sla_warning_ratio,
                            escalation_seconds=settings.escalation_seconds,
-                           keywords=rootcause.keywords_for(self.org))
+                           keywords=rootcause.keywords_for(self.org),
+                           classifier=rootcause.new_classifier(self.org),
+                           calendars={team: business_hours(spec) for team, spec in settings.business_hours.items()},
+                           waiting_pauses_clock=settings.waiting_pauses_clock,
+                           spike_threshold=settings.spike_threshold,
+                           spike_window_seconds=settings.spike_window_seconds)
+        self.sweeper = Sweeper(session_factory=self.sessions, ctx=self.ctx, interval=settings.sweep_seconds,
+                              clock=lambda: self.clock())
 
     def sync(self) -> None:
         """Bring the assignee table in step with the org file."""
@@ -50,6 +62,8 @@ class Triage:
         app.extensions["closeloop_triage"] = self
         rest.register_blueprint(api.blp)
         rest.register_blueprint(dashboard.blp)
+        rest.register_blueprint(api.members_blp)
+        app.register_blueprint(pages.bp)
         return app
 
     def consumer(self) -> ConsumerLoop:
@@ -66,7 +80,7 @@ class Triage:
         return ServiceParts(
             name="triage", port=self.settings.port, app_factory=self.create_app,
             consume=[self.consumer().run, self.relay.run],
-            schedule=[],
+            schedule=[self.sweeper.run, self.relay.run],
             web_background=[self.relay.run],
             workers=self.settings.common.web_workers, threads=self.settings.common.web_threads,
         )

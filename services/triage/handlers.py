@@ -1,4 +1,4 @@
-"""Triage's use cases: turn feedback into owned, time-boxed tickets.
+"""Triage's use cases for incoming feedback: open owned, time-boxed tickets; hear follow-up answers.
 
 Handlers receive the caller's session and never commit. Time is passed in.
 """
@@ -9,14 +9,18 @@ import re
 import uuid
 from datetime import datetime
 
+import structlog
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from services.triage import rootcause, routing, sla
-from services.triage.models import Feedback, Ticket
-from services.triage.tickets import OPEN, Context, record
+from services.triage import actions, rootcause, routing, spikes
+from services.triage.models import Feedback, RootCauseExample, Ticket
+from services.triage.tickets import OPEN, RESOLVED, WAITING, Context, record, start_clock
 from shared import events
 from shared.events import Event
 from shared.sentiment import NEGATIVE, POSITIVE, classify_feedback
+
+log = structlog.get_logger(__name__)
 
 URGENT_WORDS = re.compile(
     r"\b(unsafe|danger\w*|injur\w*|fire|smoke|burn\w*|electric shock|fraud\w*|scam|stolen|unauthori[sz]ed|"
@@ -24,6 +28,7 @@ URGENT_WORDS = re.compile(
     re.IGNORECASE,
 )
 WORST = {"nps": 2, "csat": 1, "ces": 1, "rating": 1}
+FIXED, NOT_FIXED = "fixed", "not_fixed"
 
 
 def priority_of(data: dict, sentiment_label: str) -> str:
@@ -56,15 +61,52 @@ def on_feedback_received(session: Session, event: Event, now: datetime, *, ctx: 
         comment_score=sentiment.comment_score,
     )
     session.add(feedback)
+    if data["source"] == "follow_up":
+        on_follow_up(session, feedback, data, now, ctx=ctx)
+        return None
     if sentiment.label == POSITIVE:
         return None
     return open_ticket(session, feedback, data, sentiment.label, now, ctx=ctx)
 
 
+def on_follow_up(session: Session, feedback: Feedback, data: dict, now: datetime, *, ctx: Context) -> None:
+    """A customer answering a ticket: "not fixed" reopens it, "fixed" is noted; it never opens a ticket."""
+    ticket = session.get(Ticket, feedback.in_reply_to, with_for_update=True) if feedback.in_reply_to else None
+    if ticket is None:
+        log.info("follow_up_for_unknown_ticket", feedback_id=feedback.id, in_reply_to=feedback.in_reply_to)
+        return
+    answer = str((data.get("metadata") or {}).get("answer") or "") or None
+    if answer in (FIXED, NOT_FIXED):
+        ticket.customer_answer, ticket.customer_answered_at = answer, now
+    if answer == NOT_FIXED and ticket.status == RESOLVED:
+        actions.reopen(session, ticket, now, ctx=ctx, actor=None, reason="the customer says it is not fixed")
+        return
+    if ticket.status == WAITING:
+        actions.resume(session, ticket, now, ctx=ctx, actor=None, reason="the customer replied")
+    record(session, ticket, events.TICKET_CUSTOMER_ANSWERED, ctx.org, now,
+           detail={"answer": answer, "feedback_id": feedback.id}, customer_answer=answer)
+
+
+def refresh_classifier(session: Session, ctx: Context) -> None:
+    """Teach the classifier the causes employees confirmed since it last looked."""
+    model = ctx.classifier
+    if model is None:
+        return
+    last = model.last_example_id
+    rows = session.execute(select(RootCauseExample.id, RootCauseExample.text, RootCauseExample.code)
+                           .where(RootCauseExample.id > last).order_by(RootCauseExample.id)).all()
+    for row_id, text, code in rows:
+        if code in ctx.keywords:
+            model.learn(text, code)
+        last = row_id
+    model.last_example_id = last
+
+
 def open_ticket(session: Session, feedback: Feedback, data: dict, label: str, now: datetime, *,
                 ctx: Context) -> Ticket:
     """Create the ticket for a problem, owned from its first moment, and emit ``ticket.created``."""
-    suggestion = rootcause.suggest(feedback.comment, ctx.keywords)
+    refresh_classifier(session, ctx)
+    suggestion = rootcause.suggest(feedback.comment, ctx.keywords, ctx.classifier)
     priority = priority_of(data, label)
     facts = {"touchpoint": feedback.touchpoint, "source": feedback.source, "product": feedback.product,
              "root_cause": suggestion.code, "text": feedback.comment, "kind": feedback.kind}
@@ -74,18 +116,19 @@ def open_ticket(session: Session, feedback: Feedback, data: dict, label: str, no
     except routing.NoOwnerAvailable:
         team = routing.default_team(ctx.org)
         owner = routing.pick_owner(session, team, now)
-    due = sla.due_at(feedback.received_at, ctx.seconds_for(priority))
-    warn = sla.warn_at(feedback.received_at, due, ctx.warning_ratio)
-    state = sla.state_at(now, warn=warn, due=due)
     ticket = Ticket(
         id=str(uuid.uuid4()), feedback_id=feedback.id, status=OPEN, priority=priority, team=team,
-        owner_id=owner.user_id, sla_state=state, received_at=feedback.received_at, created_at=now, due_at=due,
-        warn_at=warn, next_check_at=warn if state == sla.ON_TRACK else (due if state == sla.AT_RISK else now),
-        escalation_level=0, touchpoint=feedback.touchpoint, kind=feedback.kind,
-        suggested_root_cause=suggestion.code, suggested_confidence=suggestion.confidence, reopened_count=0,
-        updated_at=now,
+        owner_id=owner.user_id, received_at=feedback.received_at, created_at=now, touchpoint=feedback.touchpoint,
+        kind=feedback.kind, suggested_root_cause=suggestion.code, suggested_confidence=suggestion.confidence,
+        reopened_count=0, updated_at=now,
     )
+    start_clock(ticket, feedback.received_at, ctx)
     session.add(ticket)
     record(session, ticket, events.TICKET_CREATED, ctx.org, now,
-           detail={"owner": owner.user_id, "team": team, "priority": priority})
+           detail={"owner": owner.user_id, "team": team, "priority": priority,
+                   "suggested_root_cause": suggestion.code, "confidence": suggestion.confidence},
+           comment=feedback.comment)
+    session.flush()
+    spikes.check_spike(session, code=suggestion.code, touchpoint=feedback.touchpoint, now=now, org=ctx.org,
+                       threshold=ctx.spike_threshold, window_seconds=ctx.spike_window_seconds)
     return ticket

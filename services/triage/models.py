@@ -66,6 +66,8 @@ class Ticket(Base):
     # the customer's answer to the closed-loop message: "fixed" or "not_fixed"
     customer_answer: Mapped[str | None] = mapped_column(String(10))
     customer_answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # set while the ticket waits on the customer and the clock is paused
+    paused_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
@@ -73,6 +75,7 @@ Index("ix_tickets_next_check_at", Ticket.next_check_at)
 Index("ix_tickets_owner_status", Ticket.owner_id, Ticket.status)
 Index("ix_tickets_team_status_due", Ticket.team, Ticket.status, Ticket.due_at)
 Index("ix_tickets_status_due", Ticket.status, Ticket.due_at)
+Index("ix_tickets_touchpoint_created", Ticket.touchpoint, Ticket.created_at)
 
 
 class TimelineEntry(Base):
@@ -96,6 +99,34 @@ class Assignee(Base):
     available: Mapped[bool] = mapped_column(Boolean, default=True)
     open_tickets: Mapped[int] = mapped_column(Integer, default=0)
     last_assigned_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class RootCauseExample(Base):
+    """A complaint and the root cause an employee confirmed for it: what the classifier learns from."""
+
+    __tablename__ = "root_cause_examples"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    ticket_id: Mapped[str] = mapped_column(String(36), unique=True)
+    text: Mapped[str] = mapped_column(Text)
+    code: Mapped[str] = mapped_column(String(50))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Spike(Base):
+    """Many tickets with one root cause on one touchpoint in a short window: a flag for leadership."""
+
+    __tablename__ = "spikes"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    root_cause: Mapped[str] = mapped_column(String(50))
+    touchpoint: Mapped[str] = mapped_column(String(100))
+    ticket_count: Mapped[int] = mapped_column(Integer)
+    window_seconds: Mapped[int] = mapped_column(Integer)
+    first_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    detected_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    last_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+Index("ix_spikes_cause_touchpoint", Spike.root_cause, Spike.touchpoint, Spike.last_at)
 
 
 class Outbox(OutboxMixin, Base):

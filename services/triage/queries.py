@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from services.triage.models import Feedback, Ticket, TimelineEntry
-from services.triage.tickets import person
+from services.triage import spikes
+from services.triage.models import Assignee, Feedback, Ticket, TimelineEntry
+from services.triage.tickets import ACTIVE, person
 from shared.org import Org, User
 
 FILTERS = ("status", "owner", "team", "sla_state", "feedback_id", "root_cause", "priority", "touchpoint")
@@ -48,7 +50,10 @@ def ticket_summary(ticket: Ticket, org: Org) -> dict[str, Any]:
         "escalation_level": ticket.escalation_level,
         "suggested_root_cause": ({"code": ticket.suggested_root_cause, "confidence": ticket.suggested_confidence}
                                  if ticket.suggested_root_cause else None),
-        "root_cause": ticket.root_cause, "resolution": ticket.resolution,
+        "root_cause": ticket.root_cause,
+        "root_cause_label": org.root_causes[ticket.root_cause].label if ticket.root_cause in org.root_causes else None,
+        "resolution": ticket.resolution, "reopened_count": ticket.reopened_count,
+        "customer_answer": ticket.customer_answer,
     }
 
 
@@ -69,3 +74,58 @@ def ticket_detail(session: Session, ticket: Ticket, org: Org) -> dict[str, Any]:
     }
     detail["timeline"] = [{"at": e.at, "type": e.type, "actor": e.actor, "detail": e.detail} for e in timeline]
     return detail
+
+
+def inbox(session: Session, org: Org, user: User, *, scope: str, limit: int = 200) -> list[dict[str, Any]]:
+    """Open tickets for the inbox, soonest due first: ``mine``, the ``team``'s, or ``all`` (leadership)."""
+    query = select(Ticket, Feedback).join(Feedback, Feedback.id == Ticket.feedback_id).where(
+        Ticket.status.in_(ACTIVE))
+    if scope == "mine":
+        query = query.where(Ticket.owner_id == user.id)
+    elif scope == "team" or not user.is_leadership:
+        query = query.where(Ticket.team == user.team)
+    rows = session.execute(query.order_by(Ticket.due_at, Ticket.id).limit(limit)).all()
+    items = []
+    for ticket, feedback in rows:
+        item = ticket_summary(ticket, org)
+        item["comment"] = feedback.comment
+        item["score"] = (f"{feedback.metric.upper()} {feedback.score}" if feedback.metric
+                         else (f"{feedback.rating}★" if feedback.rating is not None else None))
+        item["customer_name"] = feedback.customer_name
+        items.append(item)
+    return items
+
+
+def _member(assignee: Assignee, org: Org) -> dict[str, Any]:
+    user = org.users.get(assignee.user_id)
+    return {"id": assignee.user_id, "name": user.name if user else assignee.user_id, "team": assignee.team,
+            "role": user.role if user else None, "available": assignee.available,
+            "open_tickets": assignee.open_tickets}
+
+
+def members(session: Session, org: Org, user: User) -> list[dict[str, Any]]:
+    """Who can own tickets, with availability and load (the caller's team; leadership sees all)."""
+    query = select(Assignee).order_by(Assignee.team, Assignee.user_id)
+    if not user.is_leadership:
+        query = query.where(Assignee.team == user.team)
+    return [_member(a, org) for a in session.scalars(query)]
+
+
+def member(session: Session, org: Org, user_id: str) -> dict[str, Any]:
+    """One member's availability and load."""
+    assignee = session.get(Assignee, user_id)
+    assert assignee is not None
+    return _member(assignee, org)
+
+
+def active_spikes(session: Session, now: datetime, org: Org | None = None) -> list[dict[str, Any]]:
+    """Root causes repeating on a touchpoint right now (for leadership's dashboard), newest first."""
+    found = []
+    for spike in spikes.active(session, now):
+        cause = org.root_causes.get(spike.root_cause) if org else None
+        found.append({"id": spike.id, "root_cause": spike.root_cause,
+                      "root_cause_label": cause.label if cause else spike.root_cause,
+                      "touchpoint": spike.touchpoint, "ticket_count": spike.ticket_count,
+                      "window_seconds": spike.window_seconds, "first_at": spike.first_at,
+                      "detected_at": spike.detected_at, "last_at": spike.last_at})
+    return found

@@ -83,19 +83,13 @@ def summary(session: Session, *, now: datetime, start: datetime, end: datetime, 
         "time_to_resolve_distribution": _distribution(session, resolve_seconds, in_window),
         "detractor_recovery": _detractor_recovery(session, in_window),
         **feedback_scores(session, start=start, end=end),
-        "spikes": active_spikes(session, now, team),
+        "spikes": active_spikes(session, now, org),
     }
 
 
-def active_spikes(session: Session, now: datetime, team: str | None) -> list[dict[str, Any]] | None:
-    """Spikes from triage's detection (``queries.active_spikes``); ``None`` until triage provides it."""
-    finder = getattr(queries, "active_spikes", None)
-    if finder is None:
-        return None
-    spikes = list(finder(session, now))
-    if team is None:
-        return spikes
-    return [s for s in spikes if (s.get("team") if isinstance(s, dict) else getattr(s, "team", None)) in (None, team)]
+def active_spikes(session: Session, now: datetime, org: Org | None) -> list[dict[str, Any]]:
+    """Root causes repeating on one touchpoint right now; organisation-wide, as a touchpoint is."""
+    return queries.active_spikes(session, now, org)
 
 
 def attention_tickets(session: Session, *, team: str | None = None, limit: int = 100) -> list[dict[str, Any]]:

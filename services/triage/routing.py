@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from services.triage.models import Assignee
@@ -45,11 +45,14 @@ def default_team(org: Org) -> str:
     return next(iter(org.teams))
 
 
+OWNER_ROLES = ("employee", "lead")
+
+
 def sync_assignees(session: Session, org: Org) -> None:
-    """Make sure every org user who can own tickets has an assignee row (availability kept)."""
+    """Make sure every employee and lead has an assignee row (availability kept); leadership owns none."""
     existing = {a.user_id: a for a in session.scalars(select(Assignee))}
     for user in org.users.values():
-        if user.team is None:
+        if user.team is None or user.role not in OWNER_ROLES:
             continue
         row = existing.get(user.id)
         if row is None:
@@ -71,6 +74,13 @@ def pick_owner(session: Session, team: str, now: datetime, *, exclude: str | Non
     if not candidates:
         raise NoOwnerAvailable(team)
     chosen = candidates[0]
-    chosen.open_tickets += 1
-    chosen.last_assigned_at = now
+    add_load(session, chosen.user_id, 1, now=now)
     return chosen
+
+
+def add_load(session: Session, user_id: str, delta: int, *, now: datetime | None = None) -> None:
+    """Change a member's open-ticket count in SQL (no lost update when consumers run side by side)."""
+    values: dict[str, Any] = {"open_tickets": Assignee.open_tickets + delta}
+    if now is not None:
+        values["last_assigned_at"] = now
+    session.execute(update(Assignee).where(Assignee.user_id == user_id).values(**values))

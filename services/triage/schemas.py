@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from marshmallow import RAISE, Schema, fields, validate
 
-STATUSES = ("open", "acknowledged", "resolved")
+STATUSES = ("open", "acknowledged", "waiting", "resolved")
 SLA_STATES = ("on_track", "at_risk", "breached", "met", "missed")
 
 
@@ -53,7 +53,10 @@ class TicketOut(Schema):
     escalation_level = fields.Integer()
     suggested_root_cause = fields.Nested(SuggestionOut, allow_none=True)
     root_cause = fields.String(allow_none=True)
+    root_cause_label = fields.String(allow_none=True)
     resolution = fields.String(allow_none=True)
+    reopened_count = fields.Integer()
+    customer_answer = fields.String(allow_none=True)
 
 
 class TimelineOut(Schema):
@@ -80,3 +83,49 @@ class RootCauseOut(Schema):
     code = fields.String()
     label = fields.String()
     plain = fields.String()
+
+
+class _Strict(Schema):
+    class Meta:
+        unknown = RAISE
+
+
+class AssignIn(_Strict):
+    owner = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    reason = fields.String(validate=validate.Length(max=500))
+
+
+class ResolveIn(_Strict):
+    root_cause = fields.String(required=True, validate=validate.Length(max=50))
+    resolution = fields.String(required=True, validate=validate.Length(max=10_000))
+    customer_message = fields.String(allow_none=True, validate=validate.Length(max=10_000))
+
+
+class ReasonIn(_Strict):
+    reason = fields.String(validate=validate.Length(max=500))
+
+
+class AvailabilityIn(_Strict):
+    available = fields.Boolean(required=True)
+
+
+class MemberOut(Schema):
+    id = fields.String()
+    name = fields.String()
+    team = fields.String()
+    role = fields.String()
+    available = fields.Boolean()
+    open_tickets = fields.Integer()
+    reassigned = fields.List(fields.String())
+
+
+class SpikeOut(Schema):
+    id = fields.String()
+    root_cause = fields.String()
+    root_cause_label = fields.String()
+    touchpoint = fields.String()
+    ticket_count = fields.Integer()
+    window_seconds = fields.Integer()
+    first_at = fields.DateTime()
+    detected_at = fields.DateTime()
+    last_at = fields.DateTime()

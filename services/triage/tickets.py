@@ -2,34 +2,93 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
 
+from services.triage import sla
+from services.triage.calendar import WALL_CLOCK, Calendar
+from services.triage.classifier import NaiveBayes
 from services.triage.models import Outbox, Ticket, TimelineEntry
 from shared import events, topics
-from shared.org import Org
+from shared.org import Org, User
 from shared.outbox import add_event
 
-OPEN, ACKNOWLEDGED, RESOLVED = "open", "acknowledged", "resolved"
-ACTIVE = (OPEN, ACKNOWLEDGED)
+OPEN, ACKNOWLEDGED, WAITING, RESOLVED = "open", "acknowledged", "waiting", "resolved"
+ACTIVE = (OPEN, ACKNOWLEDGED, WAITING)
+DEFAULT_SLA_SECONDS = 86400
+
+
+class TicketConflict(Exception):
+    """The change does not fit the ticket's current state (HTTP 409)."""
+
+
+class InvalidChange(Exception):
+    """Fields of the requested change are invalid (HTTP 422); ``errors`` maps each field to why."""
+
+    def __init__(self, errors: dict[str, str]):
+        super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
+        self.errors = errors
+
+
+class NotAllowed(Exception):
+    """The caller's role does not allow this change (HTTP 403)."""
 
 
 @dataclass(frozen=True)
 class Context:
-    """What ticket handlers need besides the session: the org and the SLA settings."""
+    """What ticket handlers need besides the session: the org, SLA settings, the cause classifier."""
 
     org: Org
-    sla_seconds: int
+    sla_seconds: int | None
     warning_ratio: float
     escalation_seconds: int
     keywords: dict[str, tuple[str, ...]]
+    classifier: NaiveBayes | None = None
+    calendars: dict[str, Calendar] = field(default_factory=dict)
+    waiting_pauses_clock: bool = False
+    spike_threshold: int = 5
+    spike_window_seconds: int = 4 * 3600
 
     def seconds_for(self, priority: str) -> int:
-        """SLA length for a priority: org override, else the org default, else the env setting."""
-        return self.org.sla_by_priority.get(priority, self.org.sla_default_seconds or self.sla_seconds)
+        """SLA length: the org file's per-priority override, else TRIAGE_SLA_SECONDS, else the org default."""
+        override = self.org.sla_by_priority.get(priority)
+        if override is not None:
+            return override
+        return self.sla_seconds or self.org.sla_default_seconds or DEFAULT_SLA_SECONDS
+
+    def calendar_for(self, team: str) -> Calendar:
+        """The team's business hours, or the wall clock."""
+        return self.calendars.get(team, WALL_CLOCK)
+
+    def chain_for(self, ticket: Ticket) -> list[User]:
+        """Who a breach of ``ticket`` escalates to, in order."""
+        return self.chain_of(ticket.owner_id, ticket.team)
+
+    def chain_of(self, owner_id: str, team_id: str) -> list[User]:
+        """The owner's managers, nearest first; the team lead (and theirs) if the owner has none."""
+        chain = self.org.chain(owner_id)
+        if not chain:
+            team = self.org.teams.get(team_id)
+            lead = self.org.users.get(team.lead) if team and team.lead else None
+            if lead is not None and lead.id != owner_id:
+                chain = [lead, *self.org.chain(lead.id)]
+        return chain
+
+
+def start_clock(ticket: Ticket, start: datetime, ctx: Context) -> None:
+    """(Re)start the SLA clock of ``ticket`` at ``start``: due and warning times, state, next check."""
+    calendar, seconds = ctx.calendar_for(ticket.team), ctx.seconds_for(ticket.priority)
+    ticket.due_at = sla.due_at(start, seconds, calendar)
+    ticket.warn_at = sla.warn_at(start, seconds, ctx.warning_ratio, calendar)
+    ticket.escalation_level = 0
+    ticket.paused_at = None
+    # a ticket born already late (from a backlog) is due for the sweeper at once, which then emits its
+    # warning and breach in order like any other ticket's
+    ticket.sla_state = sla.ON_TRACK
+    ticket.next_check_at = ticket.warn_at
 
 
 def person(org: Org, user_id: str | None) -> dict[str, Any] | None:

@@ -64,3 +64,15 @@ def test_members_with_fewest_open_tickets_take_turns(triage: Any) -> None:
     owners = [handle(triage, feedback_event(rating=2, touchpoint="delivery")).owner_id for _ in range(4)]
     assert sorted(owners) == ["u-lena", "u-lena", "u-tom", "u-tom"]
     assert owners[0] != owners[1]
+
+
+def test_a_team_with_business_hours_gets_a_due_time_in_working_time(make_triage: Any, db_url: Any) -> None:
+    hours = '{"logistics": {"days": "mon-fri", "start": "09:00", "end": "17:00", "timezone": "UTC"}}'
+    service = make_triage(db_url("triage"), TRIAGE_BUSINESS_HOURS=hours, TRIAGE_SLA_SECONDS="28800")
+    ticket = handle(service, feedback_event(survey={"metric": "nps", "score": 4}, touchpoint="delivery",
+                                            comment="The parcel is late"))
+    assert ticket is not None and ticket.priority == "P2"
+    # received Monday 08:59:30, before opening: eight working hours end Monday at 17:00
+    assert ticket.due_at == datetime(2026, 11, 2, 17, 0, tzinfo=UTC)
+    care = handle(service, feedback_event(survey={"metric": "nps", "score": 4}, comment="Nobody replied"))
+    assert care is not None and care.due_at == care.received_at + timedelta(hours=8)  # care has no calendar

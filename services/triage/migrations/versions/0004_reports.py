@@ -1,14 +1,14 @@
 """indexes for the SLA summary and SLA metrics
 
-Revision ID: 0100
-Revises: 0002
+Revision ID: 0004
+Revises: 0003
 """
 
 from alembic import op
 
 
-revision = '0100'
-down_revision = '0002'
+revision = '0004'
+down_revision = '0003'
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,91 @@
+"""A small multinomial naive Bayes text classifier: needs no model download and learns online.
+
+Words are lower-cased, lightly stemmed and paired into bigrams; common function words are
+dropped. Each class keeps token counts, so learning one more confirmed example is an update of
+a few counters, never a retraining.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import threading
+from collections import Counter
+from collections.abc import Iterable
+
+TOKEN = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
+STOP = frozenset(
+    "a an the and or but if of to in on at for with from by is are was were be been being it its this that "
+    "these those i me my we our you your he she they them their his her as so than then there here have has "
+    "had do does did not no just very too also can could would should will shall may might must am".split()
+)
+SUFFIXES = ("ingly", "edly", "ing", "ed", "ies", "es", "s", "ly")
+
+
+def stem(word: str) -> str:
+    """A crude suffix stripper: enough to match 'charged', 'charges' and 'charge'."""
+    if len(word) > 4 and word.endswith(("ied", "ies")):
+        return word[:-3] + "y"
+    for suffix in SUFFIXES:
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            word = word[: -len(suffix)]
+            break
+    return word.rstrip("e") if len(word) > 4 else word
+
+
+def tokens(text: str) -> list[str]:
+    """Stemmed words and adjacent-word bigrams of ``text``."""
+    words = [stem(w.replace("'", "")) for w in TOKEN.findall(text.lower())]
+    kept = [w for w in words if w not in STOP and len(w) > 1]
+    bigrams = [f"{a}_{b}" for a, b in zip(kept, kept[1:], strict=False)]
+    return kept + bigrams
+
+
+class NaiveBayes:
+    """Multinomial naive Bayes with Laplace smoothing over :func:`tokens`."""
+
+    def __init__(self, alpha: float = 0.5):
+        self.alpha = alpha
+        self.counts: dict[str, Counter[str]] = {}
+        self.totals: Counter[str] = Counter()
+        self.docs: Counter[str] = Counter()
+        self.vocabulary: set[str] = set()
+        self.last_example_id = 0  # the newest confirmed example (database row id) learned so far
+        self._lock = threading.Lock()
+
+    def learn(self, text: str, label: str, weight: int = 1) -> None:
+        """Add one labeled example."""
+        found = tokens(text)
+        with self._lock:
+            bag = self.counts.setdefault(label, Counter())
+            for token in found:
+                bag[token] += weight
+            self.totals[label] += len(found) * weight
+            self.docs[label] += weight
+            self.vocabulary.update(found)
+
+    def learn_all(self, examples: Iterable[tuple[str, str]]) -> None:
+        """Add many ``(text, label)`` examples."""
+        for text, label in examples:
+            self.learn(text, label)
+
+    def probabilities(self, text: str, labels: Iterable[str] | None = None) -> dict[str, float]:
+        """P(label | text) for each label; empty if no word of ``text`` was ever seen."""
+        with self._lock:
+            found = [t for t in tokens(text) if t in self.vocabulary]
+            candidates = [lbl for lbl in (labels if labels is not None else self.counts) if self.docs[lbl] > 0]
+            if not found or not candidates:
+                return {}
+            all_docs = sum(self.docs[lbl] for lbl in candidates)
+            size = len(self.vocabulary)
+            logs: dict[str, float] = {}
+            for label in candidates:
+                bag, total = self.counts[label], self.totals[label]
+                denominator = math.log(total + self.alpha * size)
+                score = math.log(self.docs[label] / all_docs)
+                score += sum(math.log(bag[t] + self.alpha) - denominator for t in found)
+                logs[label] = score
+        top = max(logs.values())
+        exps = {label: math.exp(value - top) for label, value in logs.items()}
+        norm = sum(exps.values())
+        return {label: value / norm for label, value in exps.items()}

@@ -1,0 +1,63 @@
+"""Spikes: several tickets with the same root cause on the same touchpoint within a short window.
+
+A spike is raised once (``spike.detected``) and stays active while matching tickets keep coming
+within the window; leadership's dashboard reads the active ones (``queries.active_spikes``).
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from services.triage.models import Outbox, Spike, Ticket
+from shared import events, topics
+from shared.org import Org
+from shared.outbox import add_event
+
+
+def spike_data(spike: Spike, org: Org) -> dict:
+    """The ``data`` of ``spike.detected``."""
+    cause = org.root_causes.get(spike.root_cause)
+    return {"spike_id": spike.id, "root_cause": spike.root_cause, "root_cause_label": cause.label if cause else None,
+            "touchpoint": spike.touchpoint, "ticket_count": spike.ticket_count,
+            "window_seconds": spike.window_seconds, "first_at": spike.first_at, "detected_at": spike.detected_at}
+
+
+def check_spike(session: Session, *, code: str | None, touchpoint: str | None, now: datetime, org: Org,
+                threshold: int, window_seconds: int) -> Spike | None:
+    """Count recent tickets like this one; raise a spike at ``threshold``, or extend the active one."""
+    if not code or not touchpoint or code == "other":
+        return None
+    since = now - timedelta(seconds=window_seconds)
+    cause = func.coalesce(Ticket.root_cause, Ticket.suggested_root_cause)
+    count, first = session.execute(
+        select(func.count(Ticket.id), func.min(Ticket.created_at))
+        .where(Ticket.touchpoint == touchpoint, Ticket.created_at >= since, cause == code)
+    ).one()
+    if count < threshold:
+        return None
+    active = session.scalars(
+        select(Spike).where(Spike.root_cause == code, Spike.touchpoint == touchpoint, Spike.last_at >= since)
+        .order_by(Spike.detected_at.desc()).limit(1)
+    ).first()
+    if active is not None:
+        active.ticket_count, active.last_at = max(active.ticket_count, count), now
+        return None
+    spike = Spike(id=str(uuid.uuid4()), root_cause=code, touchpoint=touchpoint, ticket_count=count,
+                  window_seconds=window_seconds, first_at=first or now, detected_at=now, last_at=now)
+    session.add(spike)
+    event = events.make_event(type=events.SPIKE_DETECTED, source="/triage", subject=spike.id,
+                              data=spike_data(spike, org), now=now)
+    add_event(session, Outbox, topic=topics.TICKET_EVENTS, event=event, now=now)
+    return spike
+
+
+def active(session: Session, now: datetime) -> list[Spike]:
+    """Spikes whose cause kept coming within their window, newest first."""
+    rows = session.scalars(select(Spike).order_by(Spike.detected_at.desc()).limit(200))
+    return [s for s in rows if s.last_at + timedelta(seconds=s.window_seconds) >= now]
+
+
