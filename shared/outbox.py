@@ -20,7 +20,7 @@ from sqlalchemy import BigInteger, Index, Integer, LargeBinary, String, event, f
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
 from shared import metrics
-from shared.db import UTCDateTime
+from shared.db import READ_ONLY, UTCDateTime
 from shared.events import encode_event
 from shared.kafka import KAFKA_HEADERS, make_producer
 
@@ -79,6 +79,7 @@ class OutboxRelay:
     def run(self, stop: threading.Event) -> None:
         """Publish until ``stop`` is set, then drain what can be drained quickly."""
         backoff = 0.5
+        last_depth = 0.0
         log.info("outbox_relay_started", service=self.service)
         while not stop.is_set():
             self._wake.wait(self.idle_seconds)
@@ -93,7 +94,9 @@ class OutboxRelay:
                 self._drop_producer()
                 stop.wait(backoff)
                 backoff = min(backoff * 2, 10.0)
-            self._record_depth()
+            if time.monotonic() - last_depth >= 1.0:  # telemetry, not worth a query per wake-up
+                self._record_depth()
+                last_depth = time.monotonic()
         try:
             self.publish_batch()
         except Exception as exc:
@@ -129,7 +132,7 @@ class OutboxRelay:
                     self._mark(session, rows, done)
             else:
                 with session.begin():
-                    rows = list(session.scalars(query))
+                    rows = list(session.scalars(query, execution_options={READ_ONLY: True}))
                 done = self._send(rows)
                 with session.begin():
                     self._mark(session, rows, done)
@@ -171,7 +174,8 @@ class OutboxRelay:
         try:
             with self.session_factory() as session:
                 count, oldest = session.execute(
-                    select(func.count(model.id), func.min(model.created_at)).where(model.published_at.is_(None))
+                    select(func.count(model.id), func.min(model.created_at)).where(model.published_at.is_(None)),
+                    execution_options={READ_ONLY: True},
                 ).one()
             metrics.OUTBOX_DEPTH.labels(self.service).set(count)
             age = 0.0
