@@ -35,35 +35,26 @@ def load(port: int, *, seconds: int, connections: int) -> dict[str, Any]:
     """Drive ``POST /api/v1/feedback`` on ``port``; return requests, accepted/s and latency (ms)."""
     wrk = ensure_wrk()
     url = f"http://127.0.0.1:{port}/api/v1/feedback"
-    if wrk:
-        out = subprocess.run([wrk, f"-t{min(2, connections)}", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s", "-s", str(LUA),
-                              url], capture_output=True, text=True, check=True).stdout
-        line = next(ln for ln in out.splitlines() if ln.startswith("WRKJSON "))
-        raw = json.loads(line[len("WRKJSON "):])
-        failed = raw["non2xx"] + raw["connect"] + raw["read"] + raw["write"] + raw["timeout"]
-        secs = raw["duration_us"] / 1e6
-        return {"tool": "wrk", "requests": raw["requests"], "failed": failed,
-                "accepted_per_s": (raw["requests"] - failed) / secs,
-                "p50_ms": raw["p50_us"] / 1000, "p90_ms": raw["p90_us"] / 1000, "p99_ms": raw["p99_us"] / 1000,
-                "max_ms": raw["max_us"] / 1000, "connections": connections, "seconds": secs}
-    return _python_load(port, seconds=seconds, connections=connections)
+    if not wrk:
+        return _python_load(port, seconds=seconds, connections=connections)
+    args = [wrk, f"-t{min(2, connections)}", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s",
+            "-s", str(LUA), url]
+    out = subprocess.run(args, capture_output=True, text=True, check=True).stdout
+    line = next(ln for ln in out.splitlines() if ln.startswith("WRKJSON "))
+    raw = json.loads(line[len("WRKJSON "):])
+    failed = raw["non2xx"] + raw["connect"] + raw["read"] + raw["write"] + raw["timeout"]
+    secs = raw["duration_us"] / 1e6
+    return {"tool": "wrk", "requests": raw["requests"], "failed": failed,
+            "accepted_per_s": (raw["requests"] - failed) / secs,
+            "p50_ms": raw["p50_us"] / 1000, "p90_ms": raw["p90_us"] / 1000, "p99_ms": raw["p99_us"] / 1000,
+            "max_ms": raw["max_us"] / 1000, "connections": connections, "seconds": secs}
 
 
 def _python_load(port: int, *, seconds: int, connections: int) -> dict[str, Any]:
-    # wrk is unavailable: the same closed loop from a second Python process
-    code = ("import json,sys; from bench.loadgen import closed; from bench.report import percentile;"
-            "body=open(sys.argv[1]).read().split(\"wrk.body = '\")[1].split(\"'\\n\")[0].encode();"
-            "r=closed('127.0.0.1', int(sys.argv[2]), '/api/v1/feedback', body, connections=int(sys.argv[3]),"
-            " seconds=float(sys.argv[4])); ok=[o for o in r if o.status in (200, 202)];"
-            "lat=[(o.ended-o.started)*1000 for o in r];"
-            "print(json.dumps({'requests': len(r), 'ok': len(ok), 'p50': percentile(lat, 50),"
-            " 'p90': percentile(lat, 90), 'p99': percentile(lat, 99), 'max': max(lat)}))")
-    out = subprocess.run([python(), "-c", code, str(LUA), str(port), str(connections), str(seconds)],
+    # wrk is unavailable: the same closed loop, with the same body, from a second Python process
+    out = subprocess.run([python(), "-m", "bench.loadgen", str(port), str(connections), str(seconds), str(LUA)],
                          capture_output=True, text=True, check=True).stdout
-    raw = json.loads(out.strip().splitlines()[-1])
-    return {"tool": "python threads", "requests": raw["requests"], "failed": raw["requests"] - raw["ok"],
-            "accepted_per_s": raw["ok"] / seconds, "p50_ms": raw["p50"], "p90_ms": raw["p90"],
-            "p99_ms": raw["p99"], "max_ms": raw["max"], "connections": connections, "seconds": seconds}
+    return json.loads(out.strip().splitlines()[-1]) | {"tool": "python threads"}
 
 
 def run(report: Report, procs: Processes, work: Path, bootstrap: str, *, seconds: int) -> dict[str, int]:

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import http.client
 import json
+import sys
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 
@@ -125,3 +127,22 @@ def paced(host: str, port: int, path: str, make_body: Callable[[int], bytes], *,
     for t in threads:
         t.join()
     return [r for r in results if r is not None]
+
+
+def main(argv: list[str]) -> int:
+    """``python -m bench.loadgen PORT CONNECTIONS SECONDS SCRIPT.lua``: the closed loop, JSON summary out."""
+    from bench.report import percentile
+
+    port, connections, seconds, script = int(argv[0]), int(argv[1]), float(argv[2]), Path(argv[3])
+    body = script.read_text().split("wrk.body = '", 1)[1].split("'\n", 1)[0].encode()
+    results = closed("127.0.0.1", port, "/api/v1/feedback", body, connections=connections, seconds=seconds)
+    ok = [o for o in results if o.status in (200, 202)]
+    ms = [(o.ended - o.started) * 1000 for o in results]
+    print(json.dumps({"requests": len(results), "failed": len(results) - len(ok), "accepted_per_s": len(ok) / seconds,
+                      "p50_ms": percentile(ms, 50), "p90_ms": percentile(ms, 90), "p99_ms": percentile(ms, 99),
+                      "max_ms": max(ms, default=None), "connections": connections, "seconds": seconds}))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))

@@ -21,6 +21,7 @@ from pathlib import Path
 from bench import backlog, e2e, intake, sla
 from bench.report import Figure, Report, say
 from bench.stack import ROOT, Processes
+from tests.support import Broker
 
 SECTIONS = ("intake", "e2e", "backlog", "sla", "scale", "rootcause")
 FULL = {"intake_seconds": 10, "e2e_rate": 200, "e2e_seconds": 30, "backlog": 50_000, "sla_tickets": 200,
@@ -85,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _fresh_broker(procs: Processes) -> object:
+def _fresh_broker(procs: Processes) -> Broker:
     # sections that read topics from the start get an empty broker (memory storage, starts in ~1 s)
     for old in procs.brokers[1:]:
         old.stop()

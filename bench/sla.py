@@ -210,8 +210,10 @@ def _suggester() -> tuple[Any, str]:
         extra["org"] = org
 
     def call(text: str) -> str:
-        result = rootcause.suggest(text, **extra)
-        return getattr(result, "code", result if isinstance(result, str) else result[0])
+        result: Any = rootcause.suggest(text, **extra)
+        if isinstance(result, str):
+            return result
+        return str(getattr(result, "code", None) or result[0])
 
     return call, f"services.triage.rootcause.suggest(text, {', '.join(extra)})"
 
