@@ -64,7 +64,10 @@ def consumer_options(bootstrap: str, group: str) -> dict[str, Any]:
         "auto_offset_reset": "earliest",
         "session_timeout_ms": 6000,
         "heartbeat_interval_ms": 1000,
+        # backpressure: a slow database holds at most one poll and one fetch per partition in memory
         "max_poll_records": 500,
+        "max_partition_fetch_bytes": 1024 * 1024,
+        "fetch_max_bytes": 16 * 1024 * 1024,
         "max_poll_interval_ms": 120000,
         "client_id": f"closeloop-{group}",
     }

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import structlog
@@ -74,13 +74,14 @@ class InFlightLimit:
 
 
 class _Releasing:
-    """The app's response iterable; the request leaves the count when the server closes it."""
+    """The app's response iterable; the request leaves the count once it is sent or closed."""
 
     def __init__(self, result: Iterable[bytes], release: Callable[[], None]):
         self.result, self.release, self.done = result, release, False
 
-    def __iter__(self) -> Any:
-        return iter(self.result)
+    def __iter__(self) -> Iterator[bytes]:
+        yield from self.result
+        self._finish()  # sent in full; close() follows, but not every server calls it at once
 
     def close(self) -> None:
         try:
@@ -88,9 +89,12 @@ class _Releasing:
             if close is not None:
                 close()
         finally:
-            if not self.done:
-                self.done = True
-                self.release()
+            self._finish()
+
+    def _finish(self) -> None:
+        if not self.done:
+            self.done = True
+            self.release()
 
 
 def install(app: Flask, *, max_in_flight: int | None = None, retry_after: int = 1) -> InFlightLimit:

@@ -28,14 +28,15 @@ def test_the_broker_frozen_for_ten_seconds_during_submissions_loses_nothing(syst
     system.assert_nothing_lost(timeout=180)
 
 
-def hold_exclusive_lock(path: str, seconds: float, held: threading.Event) -> threading.Thread:
-    """Another program holds ``BEGIN EXCLUSIVE`` on the SQLite file for ``seconds``."""
+def hold_exclusive_lock(path: str, seconds: float, held: threading.Event,
+                        release: threading.Event | None = None) -> threading.Thread:
+    """Another program holds ``BEGIN EXCLUSIVE`` on the SQLite file for ``seconds`` (or until ``release``)."""
 
     def hold() -> None:
         conn = sqlite3.connect(path, timeout=30, isolation_level=None)
         conn.execute("BEGIN EXCLUSIVE")
         held.set()
-        time.sleep(seconds)
+        (release or threading.Event()).wait(seconds)
         conn.execute("ROLLBACK")
         conn.close()
 
