@@ -81,13 +81,18 @@ def bare_consume(bootstrap: str, count: int) -> dict[str, Any]:
     return {"records": got, "seconds": elapsed, "per_s": got / elapsed if elapsed else None}
 
 
+TIME_BUDGET_SECONDS = 75
+"""Each real-consumer run stops after this long; the rate is then measured on what it did, so that
+``make bench`` stays within its ten minutes even where triage is far below its target."""
+
+
 def drive_triage(procs: Processes, work: Path, bootstrap: str, db_url: str, count: int,
                  label: str, profile: bool) -> dict[str, Any]:
     """Run :mod:`bench.triage_driver` in its own process and return what it measured."""
     env = base_env(work, bootstrap, bench_org(work)) | {"TRIAGE_DATABASE_URL": db_url}
     out = work / f"triage-{label}.json"
     args = [python(), "-m", "bench.triage_driver", "--group", f"bench-triage-{uuid.uuid4().hex[:8]}",
-            "--expect", str(count), "--out", str(out)]
+            "--expect", str(count), "--out", str(out), "--timeout", str(TIME_BUDGET_SECONDS)]
     if profile:
         svg = Path(__file__).with_name("profiles") / f"triage-{label}.speedscope.json"
         svg.parent.mkdir(exist_ok=True)
@@ -130,9 +135,10 @@ def run(report: Report, procs: Processes, work: Path, bootstrap: str, *, count: 
                 result = drive_triage(procs, work, bootstrap, migrated("triage", url), count, "postgresql", profile)
         rate = result["tickets_per_s"]
         ratio = rate / bare["per_s"] if rate and bare["per_s"] else None
+        note = f"{result['tickets']:,} tickets in {result['seconds']:.1f}s, {result['batches']} batches"
+        if result["timed_out"]:
+            note += f" (stopped at the {TIME_BUDGET_SECONDS}s budget, before the whole backlog)"
         report.add(section, Figure(f"triage on {name}, tickets/s", rate, "tickets/s", ">= 2,000/s",
-                                   at_least(rate, 2000),
-                                   note=f"{result['tickets']:,} tickets in {result['seconds']:.1f}s, "
-                                        f"{result['batches']} batches", detail=result))
+                                   at_least(rate, 2000), note=note, detail=result))
         report.add(section, Figure(f"triage on {name} ÷ bare consumer", ratio, "ratio", ">= 0.3",
                                    at_least(ratio, 0.3)))

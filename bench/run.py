@@ -36,6 +36,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", nargs="+", choices=SECTIONS, help="run only these sections")
     parser.add_argument("--profile", action="store_true", help="record py-spy profiles of the triage consumer")
     parser.add_argument("--out", default=str(Path(__file__).with_name("results.json")))
+    parser.add_argument("--root-causes", default=str(ROOT / ".." / "shared" / "data" / "root_causes_dev.jsonl"),
+                        help="the labeled complaints for the root-cause accuracy figure")
     parser.add_argument("--keep", action="store_true", help="keep the work folder (logs, databases)")
     args = parser.parse_args(argv)
     sizes = QUICK if args.quick else FULL
@@ -61,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
             "sla": lambda: sla.breach_lag(report, procs, work, _fresh_broker(procs).bootstrap,
                                           tickets=sizes["sla_tickets"]),
             "scale": lambda: sla.at_scale(report, procs, work, broker.bootstrap, tickets=sizes["scale"]),
-            "rootcause": lambda: sla.rootcause_accuracy(report, ROOT),
+            "rootcause": lambda: sla.rootcause_accuracy(report, Path(args.root_causes)),
         }
         for name in SECTIONS:
             if name not in wanted:

@@ -127,9 +127,9 @@ def _bulk_load(url: str, count: int) -> None:
         # received over the last 30 days; 0.1 % are due now, the rest later; a third already resolved
         conn.execute("""
             INSERT INTO feedback (id, received_at, source, metric, score, comment, touchpoint, sentiment, kind)
-            SELECT md5(i::text)::uuid::text, now() at time zone 'utc' - (i % 2592000) * interval '1 second',
-                   'survey', 'nps', i % 7, 'complaint number ' || i,
-                   (ARRAY['delivery','billing','website','support'])[1 + i % 4], 'negative', 'complaint'
+            SELECT md5(i::text)::uuid::text, now() at time zone 'utc' - mod(i, 2592000) * interval '1 second',
+                   'survey', 'nps', mod(i, 7), 'complaint number ' || i,
+                   (ARRAY['delivery','billing','website','support'])[1 + mod(i, 4)], 'negative', 'complaint'
             FROM generate_series(1, %s) AS i""", (count,))
         conn.execute("""
             INSERT INTO tickets (id, feedback_id, status, priority, team, owner_id, sla_state, received_at,
@@ -137,21 +137,21 @@ def _bulk_load(url: str, count: int) -> None:
                                  suggested_root_cause, suggested_confidence, root_cause, resolved_at,
                                  reopened_count, updated_at)
             SELECT md5('t' || i)::uuid::text, md5(i::text)::uuid::text,
-                   CASE WHEN i % 3 = 0 THEN 'resolved' ELSE 'open' END,
-                   (ARRAY['P1','P2','P3'])[1 + i % 3],
-                   (ARRAY['care','logistics','billing','digital'])[1 + i % 4],
-                   (ARRAY['u-ana','u-ben','u-tom','u-raj','u-sam'])[1 + i % 5],
-                   CASE WHEN i % 3 = 0 THEN (CASE WHEN i % 2 = 0 THEN 'met' ELSE 'missed' END) ELSE 'on_track' END,
+                   CASE WHEN mod(i, 3) = 0 THEN 'resolved' ELSE 'open' END,
+                   (ARRAY['P1','P2','P3'])[1 + mod(i, 3)],
+                   (ARRAY['care','logistics','billing','digital'])[1 + mod(i, 4)],
+                   (ARRAY['u-ana','u-ben','u-tom','u-raj','u-sam'])[1 + mod(i, 5)],
+                   CASE WHEN mod(i, 3) <> 0 THEN 'on_track' WHEN mod(i, 2) = 0 THEN 'met' ELSE 'missed' END,
                    r, r, r + interval '24 hours', r + interval '18 hours',
-                   CASE WHEN i % 3 = 0 THEN NULL
-                        WHEN i % 1000 = 1 THEN now() at time zone 'utc' - interval '1 second'
-                        ELSE now() at time zone 'utc' + (i % 86400) * interval '1 second' END,
-                   0, (ARRAY['delivery','billing','website','support'])[1 + i % 4], 'complaint',
+                   CASE WHEN mod(i, 3) = 0 THEN NULL
+                        WHEN mod(i, 1000) = 1 THEN now() at time zone 'utc' - interval '1 second'
+                        ELSE now() at time zone 'utc' + mod(i, 86400) * interval '1 second' END,
+                   0, (ARRAY['delivery','billing','website','support'])[1 + mod(i, 4)], 'complaint',
                    'other', 0.1,
-                   CASE WHEN i % 3 = 0 THEN 'other' END,
-                   CASE WHEN i % 3 = 0 THEN r + interval '20 hours' END,
+                   CASE WHEN mod(i, 3) = 0 THEN 'other' END,
+                   CASE WHEN mod(i, 3) = 0 THEN r + interval '20 hours' END,
                    0, r
-            FROM (SELECT i, now() at time zone 'utc' - (i % 2592000) * interval '1 second' AS r
+            FROM (SELECT i, now() at time zone 'utc' - mod(i, 2592000) * interval '1 second' AS r
                   FROM generate_series(1, %s) AS i) AS s""", (count,))
         conn.execute("ANALYZE feedback")
         conn.execute("ANALYZE tickets")
@@ -179,10 +179,10 @@ def _time_sweep(url: str) -> tuple[float, int, str]:
     return elapsed, len(rows), " / ".join(line.strip() for line in plan[:3])
 
 
-def rootcause_accuracy(report: Report, root: Path) -> None:
-    """Top-1 accuracy of triage's root-cause suggestion on the labeled dev set."""
+def rootcause_accuracy(report: Report, path: Path) -> None:
+    """Top-1 accuracy of triage's root-cause suggestion on the labeled dev set at ``path``."""
     section = "root-cause suggestion"
-    path = (root / ".." / "shared" / "data" / "root_causes_dev.jsonl").resolve()
+    path = path.resolve()
     if not path.exists():
         report.add(section, Figure("top-1 accuracy", None, "%", note=f"skipped: {path} is absent"))
         return

@@ -1,19 +1,23 @@
 """Load shedding for the web role: answer 503 with ``Retry-After`` at once instead of timing out.
 
 Each worker process admits at most ``max_in_flight`` requests into the app at a time. The
-server has a few more threads than that, so when the admitted ones are stuck (a locked or slow
-database, a burst far above capacity), the spare threads keep taking requests off the queue and
-answer them in microseconds with a 503 problem document and ``Retry-After``. Clients are told
-to come back instead of waiting until they time out, and the queue never grows without bound.
-Health, readiness and metrics are never shed, so probes see the truth. Database errors that
+server has a few more threads than that. A request that finds the app full waits briefly for a
+slot (``queue_seconds``): at ordinary saturation slots free up within milliseconds, so nothing
+is shed and throughput is kept. When the admitted requests are stuck (a locked or unreachable
+database), the oldest has been inside longer than ``stuck_seconds``, and the spare threads
+answer everything else at once with a 503 problem document and ``Retry-After``: clients are
+told to come back instead of waiting until they time out, and the queue never grows without
+bound. Health, readiness and metrics are never shed, so probes see the truth. Database errors that
 mean "busy or unavailable right now" are answered the same way (503, ``Retry-After``) rather
 than as an unexplained 500.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
@@ -35,13 +39,17 @@ NEVER_SHED = ("/healthz", "/readyz", "/metrics")
 class InFlightLimit:
     """WSGI middleware: a bounded count of requests inside the app, per process."""
 
-    def __init__(self, app: Callable[..., Iterable[bytes]], *, max_in_flight: int, retry_after: int, service: str):
+    def __init__(self, app: Callable[..., Iterable[bytes]], *, max_in_flight: int, retry_after: int, service: str,
+                 queue_seconds: float = 0.25, stuck_seconds: float = 0.5):
         self.app = app
         self.max_in_flight = max_in_flight
         self.retry_after = retry_after
         self.service = service
-        self.in_flight = 0
-        self._lock = threading.Lock()
+        self.queue_seconds = queue_seconds
+        self.stuck_seconds = stuck_seconds
+        self._entered: dict[int, float] = {}  # admitted request → when it entered (monotonic)
+        self._slot = threading.Condition()
+        self._tickets = itertools.count()
         self._body = json.dumps({
             "type": "about:blank", "title": "Service Unavailable", "status": 503,
             "detail": f"{service} is at capacity; retry after {retry_after} s. Nothing was stored.",
@@ -50,11 +58,8 @@ class InFlightLimit:
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         if environ.get("PATH_INFO", "") in NEVER_SHED:
             return self.app(environ, start_response)
-        with self._lock:
-            admitted = self.in_flight < self.max_in_flight
-            if admitted:
-                self.in_flight += 1
-        if not admitted:
+        ticket = self._admit()
+        if ticket is None:
             metrics.HTTP_REQUESTS.labels(self.service, environ.get("REQUEST_METHOD", ""), "shed", "503").inc()
             start_response("503 SERVICE UNAVAILABLE", [
                 ("Content-Type", PROBLEM_JSON), ("Content-Length", str(len(self._body))),
@@ -64,13 +69,32 @@ class InFlightLimit:
         try:
             result = self.app(environ, start_response)
         except BaseException:
-            self._release()
+            self._release(ticket)
             raise
-        return _Releasing(result, self._release)
+        return _Releasing(result, lambda: self._release(ticket))
 
-    def _release(self) -> None:
-        with self._lock:
-            self.in_flight -= 1
+    @property
+    def in_flight(self) -> int:
+        """How many requests are inside the app now."""
+        return len(self._entered)
+
+    def _admit(self) -> int | None:
+        """A ticket for a slot, or ``None`` if this request is to be shed."""
+        deadline = time.monotonic() + self.queue_seconds
+        with self._slot:
+            while len(self._entered) >= self.max_in_flight:
+                now = time.monotonic()
+                if now >= deadline or now - min(self._entered.values()) > self.stuck_seconds:
+                    return None
+                self._slot.wait(deadline - now)
+            ticket = next(self._tickets)
+            self._entered[ticket] = time.monotonic()
+            return ticket
+
+    def _release(self, ticket: int) -> None:
+        with self._slot:
+            self._entered.pop(ticket, None)
+            self._slot.notify()
 
 
 class _Releasing:
