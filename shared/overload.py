@@ -18,7 +18,7 @@ import itertools
 import json
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import structlog
@@ -67,11 +67,11 @@ class InFlightLimit:
             ])
             return [self._body]
         try:
-            result = self.app(environ, start_response)
-        except BaseException:
+            # Flask has built the whole body by the time it returns (we stream nothing), so the
+            # work this limit bounds is over here; sending the bytes is the server's business.
+            return self.app(environ, start_response)
+        finally:
             self._release(ticket)
-            raise
-        return _Releasing(result, lambda: self._release(ticket))
 
     @property
     def in_flight(self) -> int:
@@ -95,30 +95,6 @@ class InFlightLimit:
         with self._slot:
             self._entered.pop(ticket, None)
             self._slot.notify()
-
-
-class _Releasing:
-    """The app's response iterable; the request leaves the count once it is sent or closed."""
-
-    def __init__(self, result: Iterable[bytes], release: Callable[[], None]):
-        self.result, self.release, self.done = result, release, False
-
-    def __iter__(self) -> Iterator[bytes]:
-        yield from self.result
-        self._finish()  # sent in full; close() follows, but not every server calls it at once
-
-    def close(self) -> None:
-        try:
-            close = getattr(self.result, "close", None)
-            if close is not None:
-                close()
-        finally:
-            self._finish()
-
-    def _finish(self) -> None:
-        if not self.done:
-            self.done = True
-            self.release()
 
 
 def install(app: Flask, *, max_in_flight: int | None = None, retry_after: int = 1) -> InFlightLimit:
