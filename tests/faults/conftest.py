@@ -20,7 +20,6 @@ import pytest
 
 from tests.support import ORG, Broker, ServiceProcess, free_port, http, migrate, wait_for
 
-pytestmark = pytest.mark.e2e
 CONSUMERS = ("intake", "triage", "notify")
 
 

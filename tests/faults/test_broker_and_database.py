@@ -8,7 +8,11 @@ import sqlite3
 import threading
 import time
 
+import pytest
+
 from tests.faults.conftest import System
+
+pytestmark = pytest.mark.e2e  # real processes; `make test-fast` leaves them out
 
 
 def test_the_broker_frozen_for_ten_seconds_during_submissions_loses_nothing(system: System) -> None:

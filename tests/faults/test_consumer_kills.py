@@ -10,6 +10,8 @@ import pytest
 from tests.faults.conftest import Supervisor, System, consumer_pid
 from tests.support import wait_for
 
+pytestmark = pytest.mark.e2e  # real processes; `make test-fast` leaves them out
+
 
 @pytest.mark.parametrize("victim", ["triage", "notify"])
 def test_a_consumer_killed_three_times_during_300_submissions_loses_and_repeats_nothing(

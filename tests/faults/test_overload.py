@@ -64,6 +64,7 @@ def intake_web(tmp_path: Path) -> Iterator[tuple[str, str]]:
         broker.stop()
 
 
+@pytest.mark.e2e
 def test_intake_with_its_database_stuck_sheds_at_once_instead_of_timing_out(intake_web: tuple[str, str]) -> None:
     url, db = intake_web
     held = threading.Event()
@@ -95,6 +96,7 @@ def test_intake_with_its_database_stuck_sheds_at_once_instead_of_timing_out(inta
     assert stored == len(accepted)  # shed requests stored nothing; accepted ones all are stored
 
 
+@pytest.mark.e2e
 def test_a_shed_answer_carries_retry_after(intake_web: tuple[str, str]) -> None:
     import urllib.error
     import urllib.request
@@ -120,6 +122,7 @@ def test_a_shed_answer_carries_retry_after(intake_web: tuple[str, str]) -> None:
     assert seen and all(value is not None and int(value) >= 1 for value in seen)
 
 
+@pytest.mark.e2e
 def test_a_consumer_behind_a_stuck_database_holds_a_bounded_batch_not_the_backlog(tmp_path: Path) -> None:
     broker = Broker(tmp_path).start()
     db = tmp_path / "triage.db"

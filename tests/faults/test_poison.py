@@ -8,6 +8,7 @@ import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
 from kafka import KafkaConsumer
 
 from services.triage.app import Triage
@@ -17,6 +18,8 @@ from shared import events, topics
 from shared.kafka import ConsumerLoop, RejectedEvent, make_producer
 from tests.faults.conftest import System
 from tests.support import Broker, wait_for
+
+pytestmark = pytest.mark.e2e  # real processes; `make test-fast` leaves them out
 
 
 def dead_letters(bootstrap: str, topic: str, at_least: int) -> list:
