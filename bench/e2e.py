@@ -29,6 +29,7 @@ from bench.stack import (
     wait_for,
     wait_healthy,
 )
+from shared import topics
 
 POLL_SECONDS = 0.01
 
@@ -58,6 +59,32 @@ class Watcher(threading.Thread):
         conn.close()
 
 
+class BrokerWatcher(threading.Thread):
+    """Notes when each feedback's ``feedback.received`` event is on the broker (the outbox relay's part)."""
+
+    def __init__(self, bootstrap: str):
+        super().__init__(daemon=True)
+        from kafka import KafkaConsumer, TopicPartition
+
+        self.consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, fetch_max_wait_ms=20)
+        parts = [TopicPartition(topics.FEEDBACK_RECEIVED, p)
+                 for p in self.consumer.partitions_for_topic(topics.FEEDBACK_RECEIVED) or []]
+        self.consumer.assign(parts)
+        self.consumer.seek_to_end(*parts)
+        for p in parts:
+            self.consumer.position(p)
+        self.seen: dict[str, float] = {}
+        self.stop = threading.Event()
+
+    def run(self) -> None:
+        while not self.stop.is_set():
+            for records in self.consumer.poll(timeout_ms=100).values():
+                now = time.monotonic()
+                for record in records:
+                    self.seen.setdefault(record.key.decode(), now)
+        self.consumer.close()
+
+
 def body(i: int) -> bytes:
     comments = ("The parcel arrived late and nobody answered my emails", "I was charged twice this month",
                 "The app crashes when I try to log in", "The kettle stopped working after a week")
@@ -83,8 +110,10 @@ def run(report: Report, procs: Processes, work: Path, bootstrap: str, *, rate: i
     tickets = Watcher(urls["triage"].split("///", 1)[1],
                       "SELECT rowid, feedback_id FROM tickets WHERE rowid > ? AND owner_id IS NOT NULL")
     feed = Watcher(urls["notify"].split("///", 1)[1], "SELECT id, feedback_id FROM feed_entries WHERE id > ?")
+    published = BrokerWatcher(bootstrap)
     tickets.start()
     feed.start()
+    published.start()
 
     say("end to end: warming up until the consumers have joined their groups")
     client = loadgen.Client("127.0.0.1", ports["intake"])
@@ -115,6 +144,7 @@ def run(report: Report, procs: Processes, work: Path, bootstrap: str, *, rate: i
         say(str(exc))
     tickets.stop.set()
     feed.stop.set()
+    published.stop.set()
 
     to_ticket = [tickets.seen[f] - t for f, t in accepted.items() if f in tickets.seen]
     to_feed = [feed.seen[f] - t for f, t in accepted.items() if f in feed.seen]
@@ -124,6 +154,11 @@ def run(report: Report, procs: Processes, work: Path, bootstrap: str, *, rate: i
     report.add(section, Figure("offered load", offered, "req/s", note=f"statuses: {statuses}"))
     report.add(section, Figure("intake p99 answer at this load", percentile(http_lat, 99), "ms",
                                note=f"p50 {percentile(http_lat, 50):.1f} ms" if http_lat else ""))
+    to_broker = [published.seen[f] - t for f, t in accepted.items() if f in published.seen]
+    ms = [v * 1000 for v in to_broker]
+    report.add(section, Figure("accepted → on the broker (outbox relay), p50", percentile(ms, 50), "ms"))
+    report.add(section, Figure("accepted → on the broker (outbox relay), p99", percentile(ms, 99), "ms",
+                               note=f"{len(ms)} of {len(accepted)} seen"))
     for label, values in (("accepted → ticket with owner", to_ticket), ("accepted → feed entry", to_feed)):
         ms = [v * 1000 for v in values]
         p50, p99 = percentile(ms, 50), percentile(ms, 99)
