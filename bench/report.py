@@ -27,7 +27,7 @@ class Figure:
         if self.value is None:
             return "not available"
         if self.unit == "ratio":
-            return f"{self.value:.2f}"
+            return f"{self.value:.2f}" if self.value >= 0.1 else f"{self.value:.4f}"
         if abs(self.value) >= 100 or self.value == int(self.value):
             return f"{self.value:,.0f} {self.unit}"
         return f"{self.value:,.2f} {self.unit}"

@@ -40,7 +40,7 @@ class InFlightLimit:
     """WSGI middleware: a bounded count of requests inside the app, per process."""
 
     def __init__(self, app: Callable[..., Iterable[bytes]], *, max_in_flight: int, retry_after: int, service: str,
-                 queue_seconds: float = 0.25, stuck_seconds: float = 0.5):
+                 queue_seconds: float = 1.0, stuck_seconds: float = 1.0):
         self.app = app
         self.max_in_flight = max_in_flight
         self.retry_after = retry_after
