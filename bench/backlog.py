@@ -103,10 +103,10 @@ def drive_triage(procs: Processes, work: Path, bootstrap: str, db_url: str, coun
     args = [python(), "-m", "bench.triage_driver", "--group", f"bench-triage-{uuid.uuid4().hex[:8]}",
             "--expect", str(count), "--out", str(out), "--timeout", str(TIME_BUDGET_SECONDS)]
     if profile:
-        svg = Path(__file__).with_name("profiles") / f"triage-{label}.speedscope.json"
-        svg.parent.mkdir(exist_ok=True)
+        profile_path = Path(__file__).with_name("profiles") / f"triage-{label}.speedscope.json"
+        profile_path.parent.mkdir(exist_ok=True)
         args = [str(Path(python()).with_name("py-spy")), "record", "--format", "speedscope", "--rate", "200",
-                "-o", str(svg), "--", *args]
+                "-o", str(profile_path), "--", *args]
     proc = procs.popen(args, f"triage-driver-{label}.log", env)
     try:
         proc.wait(timeout=600)
