@@ -25,6 +25,9 @@ run: $(STAMP)
 test: $(STAMP)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
+bench: $(STAMP)
+	$(PY) -m bench $(BENCH_ARGS)
+
 test-fast: $(STAMP)
 	$(PY) -m pytest -m "not e2e and not browser" $(PYTEST_ARGS)
 

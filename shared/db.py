@@ -6,6 +6,9 @@ pieces they have in common. The caller (request, consumer loop or job) owns the 
 
 from __future__ import annotations
 
+import fcntl
+import os
+import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -35,19 +38,92 @@ class UTCDateTime(TypeDecorator):
         return value.replace(tzinfo=UTC)
 
 
+READ_ONLY = "closeloop_read_only"
+"""Execution option for transactions that only read: on SQLite they skip the writer queue.
+
+Use ``session.connection(execution_options={READ_ONLY: True})`` before the first query, or
+:func:`read_only` on a session. A write inside such a transaction fails with "database is
+locked"-style errors rather than queueing, so only pass it where nothing is written.
+"""
+
+
+def read_only(session: Session) -> Session:
+    """Mark ``session``'s next transaction as read-only (see :data:`READ_ONLY`); return it."""
+    session.connection(execution_options={READ_ONLY: True})
+    return session
+
+
+class WriterLockedConnection(sqlite3.Connection):
+    """A SQLite connection whose transactions queue on a lock file before ``BEGIN IMMEDIATE``.
+
+    SQLite has one writer at a time, and a connection that finds the file locked sleeps in
+    steps of up to 100 ms before trying again (its busy handler). With gunicorn workers, threads
+    and consumers all writing, those sleeps were most of intake's time under load (p99 near one
+    second). Waiting on ``flock`` instead is woken the moment the holder finishes, across
+    threads and processes; SQLite's own busy timeout still guards against other programs.
+    """
+
+    lock_fd: int | None = None
+    holding: bool = False
+
+    def begin_immediate(self) -> None:
+        """Take the writer lock, then open the transaction."""
+        if self.lock_fd is not None and not self.holding:
+            fcntl.flock(self.lock_fd, fcntl.LOCK_EX)
+            self.holding = True
+        try:
+            self.execute("BEGIN IMMEDIATE")
+        except BaseException:
+            self.release()
+            raise
+
+    def release(self) -> None:
+        """Let the next writer in (called once the transaction is over)."""
+        if self.holding and self.lock_fd is not None:
+            self.holding = False
+            fcntl.flock(self.lock_fd, fcntl.LOCK_UN)
+
+    def commit(self) -> None:
+        try:
+            super().commit()
+        finally:
+            self.release()
+
+    def rollback(self) -> None:
+        try:
+            super().rollback()
+        finally:
+            self.release()
+
+    def close(self) -> None:
+        try:
+            super().close()
+        finally:
+            self.release()
+            if self.lock_fd is not None:
+                os.close(self.lock_fd)
+                self.lock_fd = None
+
+
 def make_engine(url: str, **kwargs: Any) -> Engine:
-    """Create an engine; SQLite gets WAL, a busy timeout and its parent folder created."""
+    """Create an engine; SQLite gets WAL, a busy timeout, a fair writer queue and its folder created."""
     if url.startswith("sqlite"):
-        path = url.split("///", 1)[-1]
-        if path and path != ":memory:":
+        path = url.split("///", 1)[-1].split("?", 1)[0]
+        on_disk = bool(path) and path != ":memory:"
+        if on_disk:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False}, **kwargs)
+        connect_args: dict[str, Any] = {"timeout": 30, "check_same_thread": False}
+        if on_disk:
+            connect_args["factory"] = WriterLockedConnection
+        engine = create_engine(url, connect_args=connect_args, **kwargs)
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
             # Python's sqlite3 opens transactions lazily; we issue BEGIN ourselves so that a
             # writer takes its lock at the start (IMMEDIATE) instead of failing at commit.
             dbapi_conn.isolation_level = None
+            if isinstance(dbapi_conn, WriterLockedConnection):
+                dbapi_conn.lock_fd = os.open(f"{path}.writer-lock", os.O_RDWR | os.O_CREAT, 0o600)
             cur = dbapi_conn.cursor()
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA synchronous=NORMAL")
@@ -57,7 +133,14 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 
         @event.listens_for(engine, "begin")
         def _sqlite_begin(conn: Any) -> None:
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            dbapi_conn = conn.connection.dbapi_connection
+            if conn.get_execution_options().get(READ_ONLY):
+                # a reader in WAL mode sees a consistent snapshot without taking the writer lock
+                conn.exec_driver_sql("BEGIN")
+            elif isinstance(dbapi_conn, WriterLockedConnection):
+                dbapi_conn.begin_immediate()
+            else:
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
     kwargs.setdefault("pool_pre_ping", True)

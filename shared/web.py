@@ -15,7 +15,7 @@ from flask import Flask, Response, g, jsonify, request
 from flask_smorest import Api
 from sqlalchemy.engine import Engine
 
-from shared import metrics
+from shared import metrics, overload
 from shared.auth import auth_blueprint
 from shared.db import ping
 from shared.org import Org
@@ -49,6 +49,7 @@ def create_base_app(*, import_name: str, service: str, org: Org, engine: Engine,
     app.extensions["closeloop_engine"] = engine
     api = Api(app)
     install_problem_handlers(app)
+    overload.install(app)
     app.register_blueprint(auth_blueprint)
     app.register_blueprint(metrics.metrics_blueprint)
 

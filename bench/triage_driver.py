@@ -1,0 +1,70 @@
+"""Run triage's real consumer loop (and its outbox relay) until ``--expect`` events are handled.
+
+``python -m bench.triage_driver --group G --expect N --out result.json``, configured by the same
+environment variables as ``python -m services.triage consume``. The group is the bench's own,
+so that each run reads the backlog from its start. Timing starts when the first batch arrives
+(the group join is not triage's work) and stops when the last batch has committed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, select
+
+from services.triage.app import Triage
+from services.triage.config import load_settings
+from services.triage.models import Ticket
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--group", required=True)
+    parser.add_argument("--expect", type=int, required=True)
+    parser.add_argument("--out", required=True)
+    parser.add_argument("--timeout", type=float, default=480)
+    args = parser.parse_args()
+
+    triage = Triage(load_settings())
+    triage.sync()
+    loop = triage.consumer()
+    loop.group = args.group
+    stop = threading.Event()
+    state: dict[str, Any] = {"first": None, "last": None, "records": 0, "batches": 0}
+    process = loop.process
+
+    def counted(records: list[Any]) -> None:
+        if state["first"] is None:
+            state["first"] = time.monotonic()
+        process(records)
+        state["records"] += len(records)
+        state["batches"] += 1
+        state["last"] = time.monotonic()
+        if state["records"] >= args.expect:
+            stop.set()
+
+    loop.process = counted  # type: ignore[method-assign]
+    threads = [threading.Thread(target=part, args=(stop,), daemon=True) for part in (loop.run, triage.relay.run)]
+    for t in threads:
+        t.start()
+    stop.wait(args.timeout)
+    stop.set()
+    for t in threads:
+        t.join(timeout=30)
+    with triage.sessions() as session:
+        tickets = session.scalar(select(func.count(Ticket.id))) or 0
+    seconds = (state["last"] or 0) - (state["first"] or 0)
+    result = {"tickets": tickets, "records": state["records"], "batches": state["batches"], "seconds": seconds,
+              "tickets_per_s": tickets / seconds if seconds > 0 else None,
+              "timed_out": state["records"] < args.expect}
+    Path(args.out).write_text(json.dumps(result))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
