@@ -182,7 +182,8 @@ class Event:
 def make_event(*, type: str, source: str, subject: str, data: dict[str, Any], now: datetime) -> dict:
     """Build a CloudEvents envelope whose ``data`` is dumped (and checked) by the type's schema."""
     schema = DATA_SCHEMAS[type]
-    errors = schema.validate(schema.dump(data))
+    dumped = schema.dump(data)
+    errors = schema.validate(dumped)
     if errors:
         raise ValueError(f"{type} data is invalid: {errors}")
     return {
@@ -193,7 +194,7 @@ def make_event(*, type: str, source: str, subject: str, data: dict[str, Any], no
         "time": now.astimezone(UTC).isoformat().replace("+00:00", "Z"),
         "subject": subject,
         "datacontenttype": "application/json",
-        "data": schema.dump(data),
+        "data": dumped,
     }
 
 

@@ -94,7 +94,7 @@ def _count(response: Any) -> Any:
 
 @blp.route("/feedback")
 class FeedbackCollection(MethodView):
-    @blp.arguments(FeedbackIn, location="json", example=FEEDBACK_EXAMPLE)
+    @blp.arguments(FeedbackIn(), location="json", example=FEEDBACK_EXAMPLE)
     @blp.response(202, AcceptedOut, example={"id": "3f1c0b7e-8a52-4a51-9b53-0c8f2b1d9e10", "status": "received",
                                              "links": {"self": "https://intake.example.com/api/v1/feedback/3f1c…",
                                                        "status_page": "https://intake.example.com/status/…"}})

@@ -18,7 +18,7 @@ DELIVERY_ROLES = ("lead", "leader", "admin")
 
 @blp.route("/feed")
 class Feed(MethodView):
-    @blp.arguments(FeedQuery, location="query")
+    @blp.arguments(FeedQuery(), location="query")
     @blp.response(200, FeedOut)
     @require()
     def get(self, args: dict[str, Any]) -> dict[str, Any]:
@@ -29,7 +29,7 @@ class Feed(MethodView):
 
 @blp.route("/deliveries")
 class Deliveries(MethodView):
-    @blp.arguments(DeliveryQuery, location="query")
+    @blp.arguments(DeliveryQuery(), location="query")
     @blp.response(200, DeliveriesOut)
     @require(*DELIVERY_ROLES)
     def get(self, args: dict[str, Any]) -> dict[str, Any]:

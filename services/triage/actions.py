@@ -58,7 +58,8 @@ def acknowledge(session: Session, ticket: Ticket, now: datetime, *, ctx: Context
     record(session, ticket, events.TICKET_ACKNOWLEDGED, ctx.org, now, actor=actor.id)
 
 
-def _handover(session: Session, ticket: Ticket, new_owner: Assignee, now: datetime, *, ctx: Context,
+def _handover(session: Session, ticket: Ticket, new_owner: Assignee | routing.Candidate, now: datetime, *,
+              ctx: Context,
               actor: str | None, reason: str) -> None:
     previous = ticket.owner_id
     routing.add_load(session, previous, -1)
@@ -153,8 +154,8 @@ def reopen(session: Session, ticket: Ticket, now: datetime, *, ctx: Context, act
     if owner is not None and owner.available:
         routing.add_load(session, owner.user_id, 1, now=now)
     else:
-        owner = _pick(session, ticket.team, now, ctx=ctx, exclude=ticket.owner_id)
-        ticket.owner_id, ticket.team = owner.user_id, owner.team
+        successor = _pick(session, ticket.team, now, ctx=ctx, exclude=ticket.owner_id)
+        ticket.owner_id, ticket.team = successor.user_id, successor.team
     ticket.status, ticket.resolved_at, ticket.acknowledged_at = OPEN, None, None
     ticket.root_cause, ticket.resolution, ticket.customer_message = None, None, None
     ticket.reopened_count += 1
@@ -163,7 +164,8 @@ def reopen(session: Session, ticket: Ticket, now: datetime, *, ctx: Context, act
            detail={"reason": reason, "owner": ticket.owner_id}, reason=reason)
 
 
-def _pick(session: Session, team: str, now: datetime, *, ctx: Context, exclude: str | None) -> Assignee:
+def _pick(session: Session, team: str, now: datetime, *, ctx: Context, exclude: str | None
+          ) -> routing.Candidate:
     try:
         return routing.pick_owner(session, team, now, exclude=exclude)
     except routing.NoOwnerAvailable:
@@ -221,6 +223,7 @@ def set_availability(session: Session, user_id: str, available: bool, now: datet
     if not allowed:
         raise NotAllowed("Only the member, their team's lead or leadership may change availability.")
     assignee.available = available
+    routing.forget_load(session)
     moved: list[Ticket] = []
     if available:
         return moved

@@ -94,7 +94,7 @@ def change_ticket(ticket_id: str, action: Callable[[Session, Ticket, datetime, U
 
 @blp.route("/tickets")
 class Tickets(MethodView):
-    @blp.arguments(TicketQuery, location="query")
+    @blp.arguments(TicketQuery(), location="query")
     @blp.response(200, TicketPageOut)
     @require()
     def get(self, args: dict[str, Any]) -> dict[str, Any]:
@@ -123,7 +123,7 @@ def acknowledge(ticket_id: str) -> dict[str, Any]:
 
 
 @blp.post("/tickets/<ticket_id>/assign")
-@blp.arguments(AssignIn)
+@blp.arguments(AssignIn())
 @blp.response(200, TicketDetailOut)
 @require("employee", "lead", "leader", "admin")
 def assign(body: dict[str, Any], ticket_id: str) -> dict[str, Any]:
@@ -133,7 +133,7 @@ def assign(body: dict[str, Any], ticket_id: str) -> dict[str, Any]:
 
 
 @blp.post("/tickets/<ticket_id>/resolve")
-@blp.arguments(ResolveIn)
+@blp.arguments(ResolveIn())
 @blp.response(200, TicketDetailOut)
 @require()
 def resolve(body: dict[str, Any], ticket_id: str) -> dict[str, Any]:
@@ -144,7 +144,7 @@ def resolve(body: dict[str, Any], ticket_id: str) -> dict[str, Any]:
 
 
 @blp.post("/tickets/<ticket_id>/reopen")
-@blp.arguments(ReasonIn)
+@blp.arguments(ReasonIn())
 @blp.response(200, TicketDetailOut)
 @require()
 def reopen(body: dict[str, Any], ticket_id: str) -> dict[str, Any]:
@@ -163,7 +163,7 @@ def wait(ticket_id: str) -> dict[str, Any]:
 
 
 @blp.post("/tickets/<ticket_id>/resume")
-@blp.arguments(ReasonIn)
+@blp.arguments(ReasonIn())
 @blp.response(200, TicketDetailOut)
 @require()
 def resume(body: dict[str, Any], ticket_id: str) -> dict[str, Any]:
@@ -200,7 +200,7 @@ def members() -> list[dict[str, Any]]:
 
 
 @members_blp.put("/members/<user_id>/availability")
-@members_blp.arguments(AvailabilityIn)
+@members_blp.arguments(AvailabilityIn())
 @members_blp.response(200, MemberOut)
 @require()
 def set_availability(body: dict[str, Any], user_id: str) -> dict[str, Any]:

@@ -80,7 +80,7 @@ def _summary(args: dict[str, Any]) -> dict[str, Any]:
 
 @blp.route("/api/v1/sla/summary")
 class SlaSummary(MethodView):
-    @blp.arguments(SummaryQuery, location="query")
+    @blp.arguments(SummaryQuery(), location="query")
     @blp.response(200)
     @require(*LEADERSHIP_ROLES)
     def get(self, args: dict[str, Any]) -> dict[str, Any]:

@@ -47,6 +47,11 @@ def priority_of(data: dict, sentiment_label: str) -> str:
 def on_feedback_received(session: Session, event: Event, now: datetime, *, ctx: Context) -> Ticket | None:
     """Record the feedback; open a ticket with one owner for anything not clearly positive."""
     data = event.data
+    with session.no_autoflush:  # rows are written in bulk when the batch commits
+        return _on_feedback_received(session, data, now, ctx=ctx)
+
+
+def _on_feedback_received(session: Session, data: dict, now: datetime, *, ctx: Context) -> Ticket | None:
     if session.get(Feedback, data["id"]) is not None:
         return None
     sentiment = classify_feedback(data)
@@ -88,10 +93,11 @@ def on_follow_up(session: Session, feedback: Feedback, data: dict, now: datetime
 
 
 def refresh_classifier(session: Session, ctx: Context) -> None:
-    """Teach the classifier the causes employees confirmed since it last looked."""
+    """Teach the classifier the causes employees confirmed since it last looked (once a transaction)."""
     model = ctx.classifier
-    if model is None:
+    if model is None or session.info.get("closeloop.triage.classifier_fresh"):
         return
+    session.info["closeloop.triage.classifier_fresh"] = True
     last = model.last_example_id
     rows = session.execute(select(RootCauseExample.id, RootCauseExample.text, RootCauseExample.code)
                            .where(RootCauseExample.id > last).order_by(RootCauseExample.id)).all()
@@ -128,7 +134,6 @@ def open_ticket(session: Session, feedback: Feedback, data: dict, label: str, no
            detail={"owner": owner.user_id, "team": team, "priority": priority,
                    "suggested_root_cause": suggestion.code, "confidence": suggestion.confidence},
            comment=feedback.comment)
-    session.flush()
     spikes.check_spike(session, code=suggestion.code, touchpoint=feedback.touchpoint, now=now, org=ctx.org,
                        threshold=ctx.spike_threshold, window_seconds=ctx.spike_window_seconds)
     return ticket

@@ -7,6 +7,7 @@ they appear. Both work offline with no model to download.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Iterable
@@ -65,12 +66,22 @@ def new_classifier(org: Org) -> NaiveBayes:
     return model
 
 
+@functools.lru_cache(maxsize=64)
+def _keyword_pattern(terms: tuple[str, ...]) -> re.Pattern[str]:
+    # one alternation per cause, compiled once; each keyword counts once however often it appears
+    return re.compile("|".join(rf"\b({re.escape(term)})" for term in terms))
+
+
 def keyword_scores(text: str, keywords: dict[str, tuple[str, ...]]) -> dict[str, int]:
     """How many of each cause's keywords appear in ``text``."""
     words = text.lower()
     scores: dict[str, int] = {}
     for code, terms in keywords.items():
-        hits = sum(1 for term in terms if re.search(rf"\b{re.escape(term)}", words))
+        if not terms:
+            continue
+        pattern = _keyword_pattern(terms)
+        found = {match.lastindex for match in pattern.finditer(words)}
+        hits = len(found)
         if hits:
             scores[code] = hits
     return scores

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import Table, select, update
 from sqlalchemy.orm import Session
 
 from services.triage.models import Assignee
@@ -61,26 +62,62 @@ def sync_assignees(session: Session, org: Org) -> None:
             row.team = user.team
 
 
-def pick_owner(session: Session, team: str, now: datetime, *, exclude: str | None = None) -> Assignee:
+@dataclass
+class Candidate:
+    """A member who can own tickets, with the load this transaction knows of."""
+
+    user_id: str
+    team: str
+    open_tickets: int
+    last_assigned_at: datetime | None
+
+
+_LOAD = "closeloop.triage.team_load"
+
+
+def _team_load(session: Session, team: str) -> list[Candidate]:
+    # Loaded once per transaction and kept in step by add_load(): a consumer batch of hundreds of
+    # tickets then picks owners without one query (and one flush) per ticket. Counts in the
+    # database are still changed atomically in SQL, so replicas running side by side stay exact.
+    cache: dict[str, list[Candidate]] = session.info.setdefault(_LOAD, {})
+    if team not in cache:
+        rows = session.execute(select(Assignee.user_id, Assignee.team, Assignee.open_tickets,
+                                      Assignee.last_assigned_at)
+                               .where(Assignee.team == team, Assignee.available.is_(True)))
+        cache[team] = [Candidate(*row) for row in rows]
+    return cache[team]
+
+
+def forget_load(session: Session) -> None:
+    """Drop the transaction's view of members' load (after availability changes)."""
+    session.info.pop(_LOAD, None)
+
+
+def pick_owner(session: Session, team: str, now: datetime, *, exclude: str | None = None) -> Candidate:
     """The available member of ``team`` with the fewest open tickets; ties go round-robin."""
-    query = (
-        select(Assignee)
-        .where(Assignee.team == team, Assignee.available.is_(True))
-        .order_by(Assignee.open_tickets, Assignee.last_assigned_at.is_not(None), Assignee.last_assigned_at,
-                  Assignee.user_id)
-        .limit(2)
-    )
-    candidates = [a for a in session.scalars(query) if a.user_id != exclude]
+    candidates = [c for c in _team_load(session, team) if c.user_id != exclude]
     if not candidates:
         raise NoOwnerAvailable(team)
-    chosen = candidates[0]
+    chosen = min(candidates, key=lambda c: (c.open_tickets, c.last_assigned_at is not None,
+                                            c.last_assigned_at or now, c.user_id))
     add_load(session, chosen.user_id, 1, now=now)
     return chosen
 
 
 def add_load(session: Session, user_id: str, delta: int, *, now: datetime | None = None) -> None:
     """Change a member's open-ticket count in SQL (no lost update when consumers run side by side)."""
-    values: dict[str, Any] = {"open_tickets": Assignee.open_tickets + delta}
+    table = cast(Table, Assignee.__table__)
+    values: dict[str, Any] = {"open_tickets": table.c.open_tickets + delta}
     if now is not None:
         values["last_assigned_at"] = now
-    session.execute(update(Assignee).where(Assignee.user_id == user_id).values(**values))
+    # a Core statement on the session's connection: no ORM bookkeeping, no flush of pending rows
+    session.connection().execute(update(table).where(table.c.user_id == user_id).values(**values))
+    for row in session.identity_map.values():
+        if isinstance(row, Assignee) and row.user_id == user_id:
+            session.expire(row, ["open_tickets", "last_assigned_at"])
+    for candidates in session.info.get(_LOAD, {}).values():
+        for candidate in candidates:
+            if candidate.user_id == user_id:
+                candidate.open_tickets += delta
+                if now is not None:
+                    candidate.last_assigned_at = now

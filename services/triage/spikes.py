@@ -26,29 +26,45 @@ def spike_data(spike: Spike, org: Org) -> dict:
             "window_seconds": spike.window_seconds, "first_at": spike.first_at, "detected_at": spike.detected_at}
 
 
+_COUNTS = "closeloop.triage.spike_counts"
+
+
 def check_spike(session: Session, *, code: str | None, touchpoint: str | None, now: datetime, org: Org,
                 threshold: int, window_seconds: int) -> Spike | None:
-    """Count recent tickets like this one; raise a spike at ``threshold``, or extend the active one."""
+    """Count recent tickets like this one (just added to the session); raise a spike at
+    ``threshold``, or extend the active one."""
     if not code or not touchpoint or code == "other":
         return None
     since = now - timedelta(seconds=window_seconds)
-    cause = func.coalesce(Ticket.root_cause, Ticket.suggested_root_cause)
-    count, first = session.execute(
-        select(func.count(Ticket.id), func.min(Ticket.created_at))
-        .where(Ticket.touchpoint == touchpoint, Ticket.created_at >= since, cause == code)
-    ).one()
+    # One count per cause and touchpoint per transaction, then counted on in memory: a consumer
+    # batch of hundreds of tickets does not query (and flush) for each of them.
+    cache: dict[tuple[str, str, datetime], list] = session.info.setdefault(_COUNTS, {})
+    key = (code, touchpoint, since)
+    if key in cache:
+        cache[key][0] += 1
+    else:
+        cause = func.coalesce(Ticket.root_cause, Ticket.suggested_root_cause)
+        session.flush()
+        count, first = session.execute(
+            select(func.count(Ticket.id), func.min(Ticket.created_at))
+            .where(Ticket.touchpoint == touchpoint, Ticket.created_at >= since, cause == code)
+        ).one()
+        cache[key] = [count, first, None]
+    count, first, known = cache[key]
     if count < threshold:
         return None
-    active = session.scalars(
+    active = known or session.scalars(
         select(Spike).where(Spike.root_cause == code, Spike.touchpoint == touchpoint, Spike.last_at >= since)
         .order_by(Spike.detected_at.desc()).limit(1)
     ).first()
     if active is not None:
         active.ticket_count, active.last_at = max(active.ticket_count, count), now
+        cache[key][2] = active
         return None
     spike = Spike(id=str(uuid.uuid4()), root_cause=code, touchpoint=touchpoint, ticket_count=count,
                   window_seconds=window_seconds, first_at=first or now, detected_at=now, last_at=now)
     session.add(spike)
+    cache[key][2] = spike
     event = events.make_event(type=events.SPIKE_DETECTED, source="/triage", subject=spike.id,
                               data=spike_data(spike, org), now=now)
     add_event(session, Outbox, topic=topics.TICKET_EVENTS, event=event, now=now)
