@@ -34,6 +34,7 @@ class System:
     procs: dict[str, ServiceProcess] = field(default_factory=dict)
     statuses: list[int] = field(default_factory=list)
     accepted: list[str] = field(default_factory=list)
+    extra_env: dict[str, str] = field(default_factory=dict)
 
     @property
     def intake(self) -> str:
@@ -45,6 +46,7 @@ class System:
                "LOG_LEVEL": "INFO", "INTAKE_PORT": str(self.intake_port), "INTAKE_RATE_LIMIT": "100000/second"}
         for name, path in self.db.items():
             env[f"{name.upper()}_DATABASE_URL"] = f"sqlite:///{path}"
+        env.update(self.extra_env)
         return env
 
     def start(self, name: str, role: str) -> ServiceProcess:
@@ -137,12 +139,18 @@ class Supervisor(threading.Thread):
 
 
 @pytest.fixture
-def system(tmp_path: Path) -> Iterator[System]:
+def system_env() -> dict[str, str]:
+    """Extra environment for every process of the system (a test module may override this)."""
+    return {}
+
+
+@pytest.fixture
+def system(tmp_path: Path, system_env: dict[str, str]) -> Iterator[System]:
     broker = Broker(tmp_path).start()
     db = {name: tmp_path / f"{name}.db" for name in CONSUMERS}
     for name, path in db.items():
         migrate(name, f"sqlite:///{path}")
-    s = System(tmp_path, broker, {k: str(v) for k, v in db.items()}, free_port())
+    s = System(tmp_path, broker, {k: str(v) for k, v in db.items()}, free_port(), extra_env=system_env)
     try:
         s.start("intake", "web")
         s.start("intake", "consume")

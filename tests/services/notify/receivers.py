@@ -36,10 +36,11 @@ class Post:
 
 @dataclass
 class HttpReceiver:
-    """Records every POST; paths listed in ``failing`` answer 500."""
+    """Records every POST; paths listed in ``failing`` answer 500, those in ``slow`` wait ``delay`` s."""
 
     failing: set[str] = field(default_factory=set)
     slow: set[str] = field(default_factory=set)
+    delay: float = 4.0
     posts: list[Post] = field(default_factory=list)
 
     def start(self) -> HttpReceiver:
@@ -49,7 +50,7 @@ class HttpReceiver:
             def do_POST(self) -> None:  # noqa: N802
                 body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
                 if self.path in receiver.slow:
-                    time.sleep(4)
+                    time.sleep(receiver.delay)
                 receiver.posts.append(Post(self.path, {k.lower(): v for k, v in self.headers.items()}, body))
                 status = 500 if self.path in receiver.failing else 200
                 self.send_response(status)
