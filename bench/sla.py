@@ -194,26 +194,17 @@ def rootcause_accuracy(report: Report, path: Path) -> None:
 
 
 def _suggester() -> tuple[Any, str]:
-    # The triage engineer may change suggest's signature: adapt to what is there and say what we called.
-    import inspect
-
+    """Triage's suggestion exactly as ticket creation calls it: keywords plus the text classifier."""
     from services.triage import rootcause
     from services.triage.config import load_settings
     from shared.org import load_org
 
     org = load_org(load_settings().common.org_config)
-    params = list(inspect.signature(rootcause.suggest).parameters)
-    extra: dict[str, Any] = {}
-    if "keywords" in params and hasattr(rootcause, "keywords_for"):
-        extra["keywords"] = rootcause.keywords_for(org)
-    if "org" in params:
-        extra["org"] = org
+    keywords = rootcause.keywords_for(org)
+    classifier = rootcause.new_classifier(org)
 
     def call(text: str) -> str:
-        result: Any = rootcause.suggest(text, **extra)
-        if isinstance(result, str):
-            return result
-        return str(getattr(result, "code", None) or result[0])
+        return rootcause.suggest(text, keywords, classifier).code
 
-    return call, f"services.triage.rootcause.suggest(text, {', '.join(extra)})"
+    return call, "services.triage.rootcause.suggest(text, keywords, new_classifier(org))"
 

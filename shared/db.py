@@ -9,6 +9,7 @@ from __future__ import annotations
 import fcntl
 import os
 import sqlite3
+import weakref
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -107,6 +108,22 @@ class WriterLockedConnection(sqlite3.Connection):
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
     """Create an engine; SQLite gets WAL, a busy timeout, a fair writer queue and its folder created."""
+    engine = _make_engine(url, **kwargs)
+    # gunicorn forks its workers after start-up work (e.g. syncing assignees) has opened pooled
+    # connections; a child that reused them would share the parent's socket with its siblings,
+    # and PostgreSQL then answers with corrupted protocol state. Children start with an empty pool.
+    ref = weakref.ref(engine)
+
+    def _forget_parent_connections() -> None:
+        alive = ref()
+        if alive is not None:
+            alive.dispose(close=False)
+
+    os.register_at_fork(after_in_child=_forget_parent_connections)
+    return engine
+
+
+def _make_engine(url: str, **kwargs: Any) -> Engine:
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1].split("?", 1)[0]
         on_disk = bool(path) and path != ":memory:"
