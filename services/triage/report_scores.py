@@ -1,8 +1,9 @@
 """What customers said in a window: NPS, CSAT, CES and stars, by touchpoint, praise vs complaints.
 
-Computed from triage's ``feedback`` table (every feedback triage consumed, ticket or not) in
-one grouped pass over ``received_at`` in ``[start, end)``. Follow-up answers (``in_reply_to`` a
-ticket) answer our closed-loop message rather than rate a touchpoint, so they are left out.
+Computed from the grouped rows ``aggregates.feedback_rows`` reads for ``received_at`` in
+``[start, end)`` (every feedback triage consumed, ticket or not). Follow-up answers
+(``in_reply_to`` a ticket) answer our closed-loop message rather than rate a touchpoint, so they
+are left out there.
 
 - NPS: % promoters (9-10) minus % detractors (0-6), from -100 to 100.
 - CSAT: % of answers that are 4 or 5 (of 5).
@@ -13,26 +14,19 @@ ticket) answer our closed-loop message rather than rate a touchpoint, so they ar
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import datetime
+from collections.abc import Iterable
 from typing import Any
-
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
-
-from services.triage.models import Feedback
 
 KINDS = ("praise", "complaint", "neutral")
 
 
-def feedback_scores(session: Session, *, start: datetime, end: datetime) -> dict[str, Any]:
-    """Scores, NPS by touchpoint and praise/complaint counts for feedback received in the window."""
-    query = (select(Feedback.metric, Feedback.score, Feedback.rating, Feedback.touchpoint, Feedback.kind, func.count())
-             .where(Feedback.received_at >= start, Feedback.received_at < end, Feedback.in_reply_to.is_(None))
-             .group_by(Feedback.metric, Feedback.score, Feedback.rating, Feedback.touchpoint, Feedback.kind))
+def feedback_scores(rows: Iterable[tuple[Any, ...]]) -> dict[str, Any]:
+    """Scores, NPS by touchpoint and praise/complaint counts from ``(metric, score, rating, touchpoint, kind, n)``."""
     answers: dict[str, dict[int, int]] = defaultdict(lambda: defaultdict(int))
     nps_by_touchpoint: dict[str, dict[int, int]] = defaultdict(lambda: defaultdict(int))
     kinds = dict.fromkeys(KINDS, 0)
-    for metric, score, rating, touchpoint, kind, count in session.execute(query):
+    for metric, score, rating, touchpoint, kind, n in rows:
+        count = int(n)
         kinds[kind] = kinds.get(kind, 0) + count
         if metric is not None and score is not None:
             answers[metric][score] += count

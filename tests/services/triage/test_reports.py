@@ -154,6 +154,19 @@ def test_team_filter_narrows_the_ticket_figures(triage: Any) -> None:
     assert s["detractor_recovery"]["resolved_detractors"] == 1
 
 
+def test_a_ticket_waiting_on_the_customer_is_still_open(triage: Any) -> None:
+    with triage.sessions() as session, session.begin():
+        ticket(session, feedback(session, at(6, 3), metric="nps", score=4, touchpoint="support"), team="care",
+               owner="u-ana", priority="P2", due_hours=24, status="waiting", sla_state="at_risk", ack=1)
+    with triage.sessions() as session:
+        s = reports.summary(session, now=NOW, start=START, end=END, org=triage.org)
+        fast = (s["open"], s["at_risk"], by_key(s["breakdowns"]["owner"])["u-ana"]["open"])
+        exact = reports.summary(session, now=NOW, start=START, end=END, exact=True)
+        attention = reports.attention_tickets(session)
+    assert fast == (1, 1, 1) and (exact["open"], exact["at_risk"]) == (1, 1)
+    assert [t["status"] for t in attention] == ["waiting"]
+
+
 def test_an_empty_window_gives_zeros_and_no_made_up_percentages(triage: Any) -> None:
     with triage.sessions() as session:
         s = reports.summary(session, now=NOW, start=START, end=END)
