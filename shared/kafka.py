@@ -7,13 +7,21 @@ Offsets are committed (``offset + 1``) only after the transaction commits. A mes
 be decoded or that a handler rejects as invalid goes to ``<topic>.dlq`` with the reason in its
 headers and the loop goes on; any other error retries the batch with backoff and then raises,
 so the process crashes and its supervisor restarts it, and nothing is skipped.
+
+A service may also give the loop a batch hook: a context manager entered around the handlers of
+a batch (with the events about to be handled), so that it can look up in one query what the
+handlers would otherwise look up one message at a time, and write what they queued in one
+statement per table when it exits. When messages are isolated, each one gets its own hook,
+inside its savepoint, so a rejected message's queued rows are dropped with it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections.abc import Callable, Iterable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -29,6 +37,8 @@ from shared.topics import dlq
 log = structlog.get_logger(__name__)
 
 Handler = Callable[[Session, Event, datetime], object]
+BatchHook = Callable[[Session, list[Event]], AbstractContextManager[object]]
+"""Entered around the handlers of a batch with the events they are about to handle."""
 
 
 class RejectedEvent(Exception):
@@ -86,6 +96,7 @@ class ConsumerLoop:
     handlers: dict[str, Handler]
     session_factory: sessionmaker[Session]
     processed_model: type[Any]
+    batch_hook: BatchHook | None = None
     max_attempts: int = 6
     backoff_seconds: float = 0.5
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
@@ -171,6 +182,7 @@ class ConsumerLoop:
             ids = [e.id for _, e in decoded]
             seen = set(session.scalars(select(model.event_id).where(model.event_id.in_(ids)))) if ids else set()
             fresh: list[str] = []
+            todo: list[tuple[Any, Event, Handler]] = []
             for record, event in decoded:
                 if event.id in seen:
                     outcomes.append((record.topic, "duplicate"))
@@ -181,23 +193,32 @@ class ConsumerLoop:
                 if handler is None:
                     outcomes.append((record.topic, "ignored"))
                     continue
-                if not isolate:
+                todo.append((record, event, handler))
+            if not isolate:
+                with self._hook(session, [event for _, event, _ in todo]):
+                    for record, event, handler in todo:
+                        try:
+                            handler(session, event, now)
+                        except (RejectedEvent, InvalidEvent) as exc:
+                            raise _IsolateMessages() from exc
+                        outcomes.append((record.topic, "handled"))
+            else:
+                for record, event, handler in todo:
                     try:
-                        handler(session, event, now)
+                        with session.begin_nested(), self._hook(session, [event]):
+                            handler(session, event, now)
+                        outcomes.append((record.topic, "handled"))
                     except (RejectedEvent, InvalidEvent) as exc:
-                        raise _IsolateMessages() from exc
-                    outcomes.append((record.topic, "handled"))
-                    continue
-                try:
-                    with session.begin_nested():
-                        handler(session, event, now)
-                    outcomes.append((record.topic, "handled"))
-                except (RejectedEvent, InvalidEvent) as exc:
-                    rejected.append((record, f"rejected by handler: {exc}"))
-                    outcomes.append((record.topic, "rejected"))
+                        rejected.append((record, f"rejected by handler: {exc}"))
+                        outcomes.append((record.topic, "rejected"))
             if fresh:
                 session.execute(insert(model), [{"event_id": i, "processed_at": now} for i in fresh])
         return outcomes
+
+    def _hook(self, session: Session, events: list[Event]) -> AbstractContextManager[object]:
+        if self.batch_hook is None or not events:
+            return contextlib.nullcontext()
+        return self.batch_hook(session, events)
 
     def _dead_letter(self, record: Any, reason: str) -> None:
         headers = list(record.headers or []) + [

@@ -31,7 +31,9 @@ class Triage:
         self.settings = settings
         self.clock = clock  # what "now" is for requests and sweeps (tests move it)
         self.org = load_org(settings.common.org_config)
-        self.engine = make_engine(settings.database_url)
+        # synced commits: a consumer commits its Kafka offset after its transaction, so a transaction lost
+        # to a power cut after that would be a message lost for good
+        self.engine = make_engine(settings.database_url, durable_commits=True)
         self.sessions = make_session_factory(self.engine)
         self.relay = OutboxRelay(session_factory=self.sessions, model=Outbox,
                                  bootstrap=settings.common.kafka_bootstrap, service="triage")
@@ -72,6 +74,7 @@ class Triage:
             bootstrap=self.settings.common.kafka_bootstrap, group="triage", topics=[topics.FEEDBACK_RECEIVED],
             handlers={events.FEEDBACK_RECEIVED: partial(handlers.on_feedback_received, ctx=self.ctx)},
             session_factory=self.sessions, processed_model=ProcessedEvent,
+            batch_hook=partial(handlers.feedback_batch, ctx=self.ctx),
         )
 
     def parts(self) -> ServiceParts:

@@ -5,8 +5,10 @@ Handlers receive the caller's session and never commit. Time is passed in.
 
 from __future__ import annotations
 
+import contextlib
 import re
 import uuid
+from collections.abc import Iterator
 from datetime import datetime
 
 import structlog
@@ -15,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from services.triage import actions, rootcause, routing, spikes
 from services.triage.models import Feedback, RootCauseExample, Ticket
-from services.triage.tickets import OPEN, RESOLVED, WAITING, Context, record, start_clock
+from services.triage.tickets import OPEN, RESOLVED, WAITING, Context, PendingRows, record, start_clock
 from shared import events
 from shared.events import Event
 from shared.sentiment import NEGATIVE, POSITIVE, classify_feedback
@@ -44,16 +46,47 @@ def priority_of(data: dict, sentiment_label: str) -> str:
     return "P2" if sentiment_label == NEGATIVE else "P3"
 
 
+@contextlib.contextmanager
+def feedback_batch(session: Session, batch: list[Event], *, ctx: Context) -> Iterator[None]:
+    """Around a consumer batch: find the feedback already seen in one query; write the new rows in bulk.
+
+    The rows go in when the block ends, with members' load; if it ends with an error, they are
+    dropped, and so is what the transaction had counted of load and spikes, which is read again
+    from the database when next needed.
+    """
+    ids = [event.data["id"] for event in batch if event.type == events.FEEDBACK_RECEIVED]
+    seen = set(session.scalars(select(Feedback.id).where(Feedback.id.in_(ids)))) if ids else set()
+    pending = PendingRows(seen=seen)
+    pending.open(session)
+    routing.defer_load(session)
+    try:
+        yield
+    except BaseException:
+        routing.discard_load(session)
+        spikes.forget_counts(session)
+        raise
+    else:
+        pending.write(session)
+        routing.write_load(session)
+    finally:
+        pending.close(session)
+
+
 def on_feedback_received(session: Session, event: Event, now: datetime, *, ctx: Context) -> Ticket | None:
     """Record the feedback; open a ticket with one owner for anything not clearly positive."""
-    data = event.data
-    with session.no_autoflush:  # rows are written in bulk when the batch commits
-        return _on_feedback_received(session, data, now, ctx=ctx)
+    pending = PendingRows.of(session)
+    if pending is None:  # called on its own, not inside a consumer batch
+        with feedback_batch(session, [event], ctx=ctx):
+            return on_feedback_received(session, event, now, ctx=ctx)
+    with session.no_autoflush:  # rows are written in bulk when the batch ends
+        return _on_feedback_received(session, pending, event.data, now, ctx=ctx)
 
 
-def _on_feedback_received(session: Session, data: dict, now: datetime, *, ctx: Context) -> Ticket | None:
-    if session.get(Feedback, data["id"]) is not None:
+def _on_feedback_received(session: Session, pending: PendingRows, data: dict, now: datetime, *,
+                          ctx: Context) -> Ticket | None:
+    if data["id"] in pending.seen:
         return None
+    pending.seen.add(data["id"])
     sentiment = classify_feedback(data)
     survey = data.get("survey") or {}
     customer = data.get("customer") or {}
@@ -65,10 +98,20 @@ def _on_feedback_received(session: Session, data: dict, now: datetime, *, ctx: C
         in_reply_to=data.get("in_reply_to"), sentiment=sentiment.label, kind=sentiment.kind,
         comment_score=sentiment.comment_score,
     )
-    session.add(feedback)
     if data["source"] == "follow_up":
-        on_follow_up(session, feedback, data, now, ctx=ctx)
+        # rare: written at once, as before batches, so that it sees the tickets and load of the batch so far
+        pending.write(session)
+        routing.write_load(session)
+        pending.close(session)
+        try:
+            session.add(feedback)
+            on_follow_up(session, feedback, data, now, ctx=ctx)
+            session.flush()
+        finally:
+            pending.open(session)
+            routing.defer_load(session)
         return None
+    pending.add_feedback(feedback)
     if sentiment.label == POSITIVE:
         return None
     return open_ticket(session, feedback, data, sentiment.label, now, ctx=ctx)
@@ -129,11 +172,16 @@ def open_ticket(session: Session, feedback: Feedback, data: dict, label: str, no
         reopened_count=0, updated_at=now,
     )
     start_clock(ticket, feedback.received_at, ctx)
-    session.add(ticket)
+    pending = PendingRows.of(session)
+    if pending is None:
+        session.add(ticket)
     record(session, ticket, events.TICKET_CREATED, ctx.org, now,
            detail={"owner": owner.user_id, "team": team, "priority": priority,
                    "suggested_root_cause": suggestion.code, "confidence": suggestion.confidence},
            comment=feedback.comment)
+    if pending is not None:
+        pending.add_ticket(ticket)
     spikes.check_spike(session, code=suggestion.code, touchpoint=feedback.touchpoint, now=now, org=ctx.org,
-                       threshold=ctx.spike_threshold, window_seconds=ctx.spike_window_seconds)
+                       threshold=ctx.spike_threshold, window_seconds=ctx.spike_window_seconds,
+                       unwritten=pending is not None)
     return ticket

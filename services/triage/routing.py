@@ -104,8 +104,47 @@ def pick_owner(session: Session, team: str, now: datetime, *, exclude: str | Non
     return chosen
 
 
+_DEFERRED = "closeloop.triage.deferred_load"
+
+
+def defer_load(session: Session) -> None:
+    """Keep members' load changes in memory until :func:`write_load` (a consumer batch's bulk write)."""
+    session.info.setdefault(_DEFERRED, {})
+
+
+def write_load(session: Session) -> None:
+    """Apply the deferred load changes: one atomic UPDATE per member, in a fixed order."""
+    deferred: dict[str, list[Any]] = session.info.pop(_DEFERRED, {})
+    for user_id in sorted(deferred):
+        delta, now = deferred[user_id]
+        _update_load(session, user_id, delta, now)
+
+
+def discard_load(session: Session) -> None:
+    """Forget the deferred changes and the transaction's view of load (their messages were rolled back)."""
+    session.info.pop(_DEFERRED, None)
+    forget_load(session)
+
+
 def add_load(session: Session, user_id: str, delta: int, *, now: datetime | None = None) -> None:
     """Change a member's open-ticket count in SQL (no lost update when consumers run side by side)."""
+    deferred: dict[str, list[Any]] | None = session.info.get(_DEFERRED)
+    if deferred is None:
+        _update_load(session, user_id, delta, now)
+    else:
+        change = deferred.setdefault(user_id, [0, None])
+        change[0] += delta
+        if now is not None:
+            change[1] = now
+    for candidates in session.info.get(_LOAD, {}).values():
+        for candidate in candidates:
+            if candidate.user_id == user_id:
+                candidate.open_tickets += delta
+                if now is not None:
+                    candidate.last_assigned_at = now
+
+
+def _update_load(session: Session, user_id: str, delta: int, now: datetime | None) -> None:
     table = cast(Table, Assignee.__table__)
     values: dict[str, Any] = {"open_tickets": table.c.open_tickets + delta}
     if now is not None:
@@ -115,9 +154,3 @@ def add_load(session: Session, user_id: str, delta: int, *, now: datetime | None
     for row in session.identity_map.values():
         if isinstance(row, Assignee) and row.user_id == user_id:
             session.expire(row, ["open_tickets", "last_assigned_at"])
-    for candidates in session.info.get(_LOAD, {}).values():
-        for candidate in candidates:
-            if candidate.user_id == user_id:
-                candidate.open_tickets += delta
-                if now is not None:
-                    candidate.last_assigned_at = now

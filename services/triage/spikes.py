@@ -12,10 +12,10 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from services.triage.models import Outbox, Spike, Ticket
-from shared import events, topics
+from services.triage.models import Spike, Ticket
+from services.triage.tickets import queue_event
+from shared import events
 from shared.org import Org
-from shared.outbox import add_event
 
 
 def spike_data(spike: Spike, org: Org) -> dict:
@@ -30,9 +30,9 @@ _COUNTS = "closeloop.triage.spike_counts"
 
 
 def check_spike(session: Session, *, code: str | None, touchpoint: str | None, now: datetime, org: Org,
-                threshold: int, window_seconds: int) -> Spike | None:
-    """Count recent tickets like this one (just added to the session); raise a spike at
-    ``threshold``, or extend the active one."""
+                threshold: int, window_seconds: int, unwritten: bool = False) -> Spike | None:
+    """Count recent tickets like this one (just added to the session, or queued for the batch's
+    bulk insert if ``unwritten``); raise a spike at ``threshold``, or extend the active one."""
     if not code or not touchpoint or code == "other":
         return None
     since = now - timedelta(seconds=window_seconds)
@@ -49,6 +49,9 @@ def check_spike(session: Session, *, code: str | None, touchpoint: str | None, n
             select(func.count(Ticket.id), func.min(Ticket.created_at))
             .where(Ticket.touchpoint == touchpoint, Ticket.created_at >= since, cause == code)
         ).one()
+        if unwritten:  # this ticket is not in the table yet; earlier ones of the batch were counted here
+            count += 1
+            first = now if first is None else min(first, now)
         cache[key] = [count, first, None]
     count, first, known = cache[key]
     if count < threshold:
@@ -67,8 +70,13 @@ def check_spike(session: Session, *, code: str | None, touchpoint: str | None, n
     cache[key][2] = spike
     event = events.make_event(type=events.SPIKE_DETECTED, source="/triage", subject=spike.id,
                               data=spike_data(spike, org), now=now)
-    add_event(session, Outbox, topic=topics.TICKET_EVENTS, event=event, now=now)
+    queue_event(session, event, now)
     return spike
+
+
+def forget_counts(session: Session) -> None:
+    """Drop the transaction's counts (the tickets they counted were rolled back)."""
+    session.info.pop(_COUNTS, None)
 
 
 def active(session: Session, now: datetime) -> list[Spike]:

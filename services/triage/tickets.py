@@ -1,18 +1,25 @@
-"""Ticket changes and the events they emit: every change is a timeline entry plus an outbox event."""
+"""Ticket changes and the events they emit: every change is a timeline entry plus an outbox event.
+
+Inside a consumer batch (:class:`PendingRows`), new feedback, tickets, timeline entries and outbox
+rows are queued as plain rows and written with one multi-row INSERT per table when the batch
+ends, in the order they were queued; elsewhere they are added to the session as usual.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
+from sqlalchemy import Table, insert
 from sqlalchemy.orm import Session
 
 from services.triage import sla
 from services.triage.calendar import WALL_CLOCK, Calendar
 from services.triage.classifier import NaiveBayes
-from services.triage.models import Outbox, Ticket, TimelineEntry
+from services.triage.models import Feedback, Outbox, Ticket, TimelineEntry
 from shared import events, topics
+from shared.events import encode_event
 from shared.org import Org, User
 from shared.outbox import add_event
 
@@ -135,7 +142,72 @@ def record(session: Session, ticket: Ticket, event_type: str, org: Org, now: dat
            actor: str | None = None, detail: dict[str, Any] | None = None, **change: Any) -> None:
     """Write the timeline entry and queue the event for a change already applied to ``ticket``."""
     ticket.updated_at = now
-    session.add(TimelineEntry(ticket_id=ticket.id, at=now, type=event_type, actor=actor, detail=detail or None))
+    entry = {"ticket_id": ticket.id, "at": now, "type": event_type, "actor": actor, "detail": detail or None}
+    pending = PendingRows.of(session)
+    if pending is None:
+        session.add(TimelineEntry(**entry))
+    else:
+        pending.timeline.append(entry)
     event = events.make_event(type=event_type, source="/triage", subject=ticket.id,
                               data=ticket_data(ticket, org, actor=actor, **change), now=now)
-    add_event(session, Outbox, topic=topics.TICKET_EVENTS, event=event, now=now)
+    queue_event(session, event, now)
+
+
+def queue_event(session: Session, event: dict[str, Any], now: datetime) -> None:
+    """Queue ``event`` for ``ticket.events`` in the caller's transaction (after everything queued before it)."""
+    pending = PendingRows.of(session)
+    if pending is None:
+        add_event(session, Outbox, topic=topics.TICKET_EVENTS, event=event, now=now)
+        return
+    pending.outbox.append({"event_id": event["id"], "topic": topics.TICKET_EVENTS, "key": event["subject"],
+                           "payload": encode_event(event), "created_at": now, "published_at": None})
+
+
+_PENDING = "closeloop.triage.pending_rows"
+_TICKET_COLUMNS = tuple(c.key for c in cast(Table, Ticket.__table__).columns)
+_FEEDBACK_COLUMNS = tuple(c.key for c in cast(Table, Feedback.__table__).columns)
+
+
+@dataclass
+class PendingRows:
+    """Rows a consumer batch queued; written by :meth:`write`, one multi-row INSERT per table."""
+
+    seen: set[str] = field(default_factory=set)  # feedback ids already in the table or queued
+    feedback: list[dict[str, Any]] = field(default_factory=list)
+    tickets: list[dict[str, Any]] = field(default_factory=list)
+    timeline: list[dict[str, Any]] = field(default_factory=list)
+    outbox: list[dict[str, Any]] = field(default_factory=list)
+
+    @staticmethod
+    def of(session: Session) -> PendingRows | None:
+        """The rows the session's current batch queued, if a batch is open."""
+        return session.info.get(_PENDING)
+
+    def open(self, session: Session) -> None:
+        """Make this the session's current batch."""
+        session.info[_PENDING] = self
+
+    def close(self, session: Session) -> None:
+        """Stop queuing in this session (what is queued and not written is dropped)."""
+        if session.info.get(_PENDING) is self:
+            del session.info[_PENDING]
+
+    def add_feedback(self, feedback: Feedback) -> None:
+        """Queue ``feedback`` (a transient object, never added to the session)."""
+        self.feedback.append({key: getattr(feedback, key) for key in _FEEDBACK_COLUMNS})
+
+    def add_ticket(self, ticket: Ticket) -> None:
+        """Queue ``ticket`` (a transient object, never added to the session)."""
+        self.tickets.append({key: getattr(ticket, key) for key in _TICKET_COLUMNS})
+
+    def write(self, session: Session) -> None:
+        """Insert what is queued, parents first, each table in the order its rows were queued."""
+        connection = session.connection()
+        for model, rows in ((Feedback, self.feedback), (Ticket, self.tickets), (TimelineEntry, self.timeline),
+                            (Outbox, self.outbox)):
+            if rows:
+                # real INSERTs on each table (its triggers fire), one statement for all the rows
+                connection.execute(insert(cast(Table, model.__table__)), rows)
+        if self.outbox:
+            session.info["outbox_pending"] = True  # wakes the outbox relay after the commit
+        self.feedback, self.tickets, self.timeline, self.outbox = [], [], [], []
