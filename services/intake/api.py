@@ -44,9 +44,13 @@ def submit(data: dict[str, Any], idempotency_key: str | None) -> tuple[handlers.
     if idempotency_key is not None and not 1 <= len(idempotency_key) <= 200:
         raise Problem(400, "Bad Request", "Idempotency-Key must be 1 to 200 characters.",
                       errors={"Idempotency-Key": ["must be 1 to 200 characters"]})
+    now = datetime.now(UTC)
+    writer = current_app.extensions["closeloop_writer"]
     try:
-        with _session() as session, session.begin():
-            accepted = handlers.store_feedback(session, data, idempotency_key=idempotency_key, now=datetime.now(UTC))
+        # concurrent requests commit together (one SQLite writer per file); each answer waits for its own commit
+        accepted = writer.run(
+            lambda session: handlers.accept_feedback(session, data, idempotency_key=idempotency_key, now=now),
+            alone=lambda session: handlers.store_feedback(session, data, idempotency_key=idempotency_key, now=now))
     except handlers.IdempotencyConflict as exc:
         raise Problem(409, "Conflict", "This Idempotency-Key was already used with a different body.",
                       errors={"Idempotency-Key": [f"{exc} was used with a different body"]}) from exc

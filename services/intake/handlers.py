@@ -16,7 +16,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from marshmallow import ValidationError
-from sqlalchemy import select
+from sqlalchemy import Table, select
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -24,8 +25,13 @@ from services.intake.batch import ItemError
 from services.intake.models import Feedback, Outbox
 from services.intake.schemas import FeedbackIn
 from shared import events, links, topics
+from shared.db import defer_insert, flush_inserts
 from shared.events import Event
-from shared.outbox import add_event
+from shared.outbox import defer_event
+
+FEEDBACK_TABLE: Table = Feedback.__table__  # type: ignore[assignment]
+# attribute name → column name (``extra`` is stored as ``metadata``)
+FEEDBACK_COLUMNS = {attr.key: attr.columns[0].name for attr in sa_inspect(Feedback).column_attrs}
 
 
 class IdempotencyConflict(Exception):
@@ -56,6 +62,9 @@ def request_fingerprint(data: dict[str, Any]) -> str:
 
 def find_duplicate(session: Session, data: dict[str, Any], idempotency_key: str | None) -> Accepted | None:
     """The earlier feedback this request repeats, or ``None``; raise on a reused key with a new body."""
+    if not idempotency_key and not data.get("external_id"):
+        return None
+    flush_inserts(session)  # an earlier write of the same batch may be the one repeated
     if idempotency_key:
         earlier = session.scalar(select(Feedback).where(Feedback.idempotency_key == idempotency_key))
         if earlier is not None:
@@ -73,40 +82,46 @@ def find_duplicate(session: Session, data: dict[str, Any], idempotency_key: str 
 
 def accept_feedback(session: Session, data: dict[str, Any], *, idempotency_key: str | None,
                     now: datetime) -> Accepted:
-    """Store validated feedback and queue ``feedback.received`` in the same transaction."""
+    """Store validated feedback and queue ``feedback.received`` in the same transaction.
+
+    The rows are queued as Core inserts (:func:`shared.db.defer_insert`) and go in at the next
+    flush or at commit; the returned feedback is built in memory, not loaded.
+    """
     duplicate = find_duplicate(session, data, idempotency_key)
     if duplicate is not None:
         return duplicate
     survey = data.get("survey") or {}
     customer = data.get("customer") or {}
-    feedback = Feedback(
-        id=str(uuid.uuid4()),
-        status_token=secrets.token_urlsafe(24),
-        received_at=now,
-        source=data["source"],
-        metric=survey.get("metric"),
-        score=survey.get("score"),
-        rating=data.get("rating"),
-        comment=data.get("comment"),
-        customer_id=customer.get("id"),
-        customer_email=customer.get("email"),
-        customer_name=customer.get("name"),
-        touchpoint=data.get("touchpoint"),
-        product=data.get("product"),
-        locale=data.get("locale"),
-        external_id=data.get("external_id"),
-        submitted_at=data.get("submitted_at"),
-        extra=data.get("metadata"),
-        in_reply_to=data.get("in_reply_to"),
-        idempotency_key=idempotency_key,
-        request_hash=request_fingerprint(data) if idempotency_key else None,
-        event_id="",
-    )
-    event = events.make_event(type=events.FEEDBACK_RECEIVED, source="/intake", subject=feedback.id,
+    feedback_id = str(uuid.uuid4())
+    row = {
+        "id": feedback_id,
+        "status_token": secrets.token_urlsafe(24),
+        "received_at": now,
+        "source": data["source"],
+        "metric": survey.get("metric"),
+        "score": survey.get("score"),
+        "rating": data.get("rating"),
+        "comment": data.get("comment"),
+        "customer_id": customer.get("id"),
+        "customer_email": customer.get("email"),
+        "customer_name": customer.get("name"),
+        "touchpoint": data.get("touchpoint"),
+        "product": data.get("product"),
+        "locale": data.get("locale"),
+        "external_id": data.get("external_id"),
+        "submitted_at": data.get("submitted_at"),
+        "extra": data.get("metadata"),
+        "in_reply_to": data.get("in_reply_to"),
+        "idempotency_key": idempotency_key,
+        "request_hash": request_fingerprint(data) if idempotency_key else None,
+    }
+    feedback = Feedback(**row, event_id="")
+    event = events.make_event(type=events.FEEDBACK_RECEIVED, source="/intake", subject=feedback_id,
                               data=event_data(feedback), now=now)
     feedback.event_id = event["id"]
-    session.add(feedback)
-    add_event(session, Outbox, topic=topics.FEEDBACK_RECEIVED, event=event, now=now)
+    defer_insert(session, FEEDBACK_TABLE, {FEEDBACK_COLUMNS[k]: v for k, v in row.items()} | {
+        "event_id": event["id"]})
+    defer_event(session, Outbox, topic=topics.FEEDBACK_RECEIVED, event=event, now=now)
     return Accepted(feedback, duplicate=False)
 
 
@@ -116,7 +131,9 @@ def store_feedback(session: Session, data: dict[str, Any], *, idempotency_key: s
     or nothing is; a concurrent writer of the same key or external id makes it a repeat."""
     try:
         with session.begin_nested():
-            return accept_feedback(session, data, idempotency_key=idempotency_key, now=now)
+            accepted = accept_feedback(session, data, idempotency_key=idempotency_key, now=now)
+            flush_inserts(session)
+            return accepted
     except IntegrityError:
         found = find_duplicate(session, data, idempotency_key)
         if found is None:

@@ -168,7 +168,7 @@ class DirectWriter:
         from services.intake.config import load_settings
         from shared.db import make_engine, make_session_factory
 
-        self.sessions = make_session_factory(make_engine(load_settings().database_url))
+        self.sessions = make_session_factory(make_engine(load_settings().database_url, durable_commits=True))
 
     def __call__(self, items: list[Any]) -> list[dict[str, Any]]:
         from services.intake import handlers

@@ -14,6 +14,16 @@ MAX_COMMENT = 10_000
 MAX_METADATA_BYTES = 8_192
 
 
+def _has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(v) for v in value)
+    return False
+
+
 class _Strict(Schema):
     class Meta:
         unknown = RAISE
@@ -50,8 +60,10 @@ class FeedbackIn(_Strict):
     touchpoint = fields.String(validate=validate.Regexp(r"^[a-z0-9][a-z0-9_\-]{0,99}$",
                                error="use lowercase letters, digits, '-' or '_' (at most 100)"))
     product = fields.String(validate=validate.Length(max=200))
-    locale = fields.String(validate=validate.Regexp(r"^[A-Za-z]{2,3}([_-][A-Za-z0-9]{2,8})*$",
-                           error="not a BCP 47 language tag"))
+    # the column holds 35 characters (a long tag reached PostgreSQL and failed there, as a 500)
+    locale = fields.String(validate=[validate.Length(max=35),
+                                     validate.Regexp(r"^[A-Za-z]{2,3}([_-][A-Za-z0-9]{2,8})*$",
+                                                     error="not a BCP 47 language tag")])
     external_id = fields.String(validate=validate.Length(min=1, max=200))
     submitted_at = fields.AwareDateTime()
     metadata = fields.Dict(keys=fields.String(validate=validate.Length(max=100)))
@@ -65,6 +77,14 @@ class FeedbackIn(_Strict):
     def _metadata_size(self, value: dict[str, Any], **_: Any) -> None:
         if len(json.dumps(value, ensure_ascii=False).encode()) > MAX_METADATA_BYTES:
             raise ValidationError(f"metadata is larger than {MAX_METADATA_BYTES} bytes")
+
+    @validates_schema
+    def _no_nul_characters(self, data: dict[str, Any], **_: Any) -> None:
+        # PostgreSQL text cannot hold U+0000 (it failed there, as a 500); no real feedback needs it
+        bad = {name: ["must not contain the NUL character (U+0000)"] for name, value in data.items()
+               if _has_nul(value)}
+        if bad:
+            raise ValidationError(bad)
 
     @validates_schema
     def _something_to_say(self, data: dict[str, Any], **_: Any) -> None:

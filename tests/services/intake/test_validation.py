@@ -33,6 +33,9 @@ CASES = [
     ({"source": "follow_up", "comment": "not fixed"}, ["in_reply_to"]),
     ({"comment": "hi", "touchpoint": "Check Out!"}, ["touchpoint"]),
     ({"comment": "hi", "locale": "english please"}, ["locale"]),
+    ({"comment": "hi", "locale": "CBV-X528t_GtD34Om-X0NC9rr8-Ln_b62vdx9I"}, ["locale"]),  # a valid shape, too long
+    ({"comment": "hi", "product": "\x00kettle"}, ["product"]),
+    ({"comment": "hi", "metadata": {"order": ["a\x00"]}}, ["metadata"]),
     ({"comment": "hi", "submitted_at": "yesterday"}, ["submitted_at"]),
     ({"comment": "hi", "submitted_at": "2026-01-01T10:00:00"}, ["submitted_at"]),
     ({"comment": "hi", "metadata": {"blob": "x" * 9000}}, ["metadata"]),
