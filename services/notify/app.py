@@ -27,7 +27,9 @@ class Notify:
     def __init__(self, settings: NotifySettings):
         self.settings = settings
         self.org = load_org(settings.common.org_config)
-        self.engine = make_engine(settings.database_url)
+        # synced commits: a consumer commits its Kafka offset after its transaction, so a transaction lost
+        # to a power cut after that would be a message lost for good
+        self.engine = make_engine(settings.database_url, durable_commits=True)
         self.sessions = make_session_factory(self.engine)
         self.ctx = handlers.Context(org=self.org, link_secret=settings.common.link_secret,
                                     intake_url=settings.intake_public_url, triage_url=settings.triage_public_url,
@@ -55,7 +57,7 @@ class Notify:
             topics=[topics.FEEDBACK_RECEIVED, topics.TICKET_EVENTS],
             handlers={events.FEEDBACK_RECEIVED: partial(handlers.on_feedback_received, ctx=self.ctx),
                       **{t: on_ticket for t in events.TICKET_TYPES}},
-            session_factory=self.sessions, processed_model=ProcessedEvent,
+            session_factory=self.sessions, processed_model=ProcessedEvent, batch_hook=handlers.feed_batch,
         )
 
     def delivery_worker(self) -> DeliveryWorker:

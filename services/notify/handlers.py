@@ -7,6 +7,8 @@ hold up the consumer.
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -65,10 +67,54 @@ def record(session: Session, *, event_id: str, event_type: str, message: message
                          next_attempt_at=now))
 
 
+@contextlib.contextmanager
+def feed_batch(session: Session, batch: list[Event]) -> Iterator[None]:
+    """Around a consumer batch: look up the feed entries of every message in it with one query."""
+    ids: set[str] = {event.data["id"] if event.type == events.FEEDBACK_RECEIVED else event.data["feedback_id"]
+                     for event in batch}
+    found = {entry.feedback_id: entry
+             for entry in session.scalars(select(FeedEntry).where(FeedEntry.feedback_id.in_(ids)))} if ids else {}
+    _entries(session).update(found)
+    absent: set[str] = session.info.setdefault("notify_feed_absent", set())
+    absent.update(ids - set(found))
+    try:
+        yield
+    finally:
+        absent.difference_update(ids)
+
+
+def _entries(session: Session) -> dict[str, FeedEntry]:
+    """Feed entries this session has added or loaded, by feedback id.
+
+    Handlers run with autoflush off, so that a batch of messages is written in one flush at
+    commit instead of one flush per message; this map is how a later message of the same batch
+    finds an entry an earlier one added but did not flush.
+    """
+    entries: dict[str, FeedEntry] = session.info.setdefault("notify_feed_entries", {})
+    return entries
+
+
+def _entry(session: Session, feedback_id: str) -> FeedEntry | None:
+    known = _entries(session).get(feedback_id)
+    if known is not None and known in session:  # not expunged by a rolled-back savepoint
+        return known
+    if feedback_id in session.info.get("notify_feed_absent", ()):  # looked up for the batch: not there
+        return None
+    entry = session.scalar(select(FeedEntry).where(FeedEntry.feedback_id == feedback_id))
+    if entry is not None:
+        _entries(session)[feedback_id] = entry
+    return entry
+
+
 def on_feedback_received(session: Session, event: Event, now: datetime, *, ctx: Context) -> FeedEntry | None:
     """Add the feedback to the org feed and broadcast it, personal data redacted."""
+    with session.no_autoflush:
+        return _on_feedback_received(session, event, now, ctx=ctx)
+
+
+def _on_feedback_received(session: Session, event: Event, now: datetime, *, ctx: Context) -> FeedEntry | None:
     data = event.data
-    if session.scalar(select(FeedEntry.id).where(FeedEntry.feedback_id == data["id"])) is not None:
+    if _entry(session, data["id"]) is not None:
         return None
     sentiment = classify_feedback(data)
     survey = data.get("survey") or {}
@@ -81,6 +127,7 @@ def on_feedback_received(session: Session, event: Event, now: datetime, *, ctx: 
         customer_name=customer.get("name"), updated_at=now,
     )
     session.add(entry)
+    _entries(session)[entry.feedback_id] = entry
     if data["source"] == "follow_up" and not entry.comment:
         return entry  # a bare "fixed" / "not fixed" click: triage acts on it, the channels need not hear it
     broadcast = messages.feedback_message(entry, ctx.org, feed_url=ctx.feed_url)
@@ -101,8 +148,13 @@ def on_feedback_received(session: Session, event: Event, now: datetime, *, ctx: 
 
 def on_ticket_event(session: Session, event: Event, now: datetime, *, ctx: Context) -> None:
     """Keep the feed entry current and tell the people and channels concerned."""
+    with session.no_autoflush:
+        _on_ticket_event(session, event, now, ctx=ctx)
+
+
+def _on_ticket_event(session: Session, event: Event, now: datetime, *, ctx: Context) -> None:
     data = event.data
-    entry = session.scalar(select(FeedEntry).where(FeedEntry.feedback_id == data["feedback_id"]))
+    entry = _entry(session, data["feedback_id"])
     if entry is not None:
         _update_entry(entry, event, now)
     if event.type in PERSON_NOTICES:

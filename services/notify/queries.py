@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from services.notify.messages import score_text
@@ -16,19 +16,21 @@ from shared.org import Org
 def feed(session: Session, *, kind: str | None = None, team: str | None = None, touchpoint: str | None = None,
          before: int | None = None, after: int | None = None, limit: int = 50) -> list[dict[str, Any]]:
     """Newest feed entries first, filtered; ``before`` pages back by entry id, ``after`` gives newer ones."""
-    query = select(FeedEntry)
-    if kind:
-        query = query.where(FeedEntry.kind == kind)
-    if team:
-        query = query.where(FeedEntry.team == team)
-    if touchpoint:
-        query = query.where(FeedEntry.touchpoint == touchpoint)
+    query = _equal(select(FeedEntry), FeedEntry, kind=kind, team=team, touchpoint=touchpoint)
     if before:
         query = query.where(FeedEntry.id < before)
     if after:
         query = query.where(FeedEntry.id > after)
     rows = session.scalars(query.order_by(FeedEntry.id.desc()).limit(limit))
     return [entry_view(e) for e in rows]
+
+
+def _equal(query: Select[Any], model: Any, **filters: Any) -> Select[Any]:
+    """``query`` narrowed to rows whose column equals each filter given (empty filters are left out)."""
+    for column, value in filters.items():
+        if value:
+            query = query.where(getattr(model, column) == value)
+    return query
 
 
 def touchpoints(session: Session) -> list[str]:
@@ -52,13 +54,7 @@ def entry_view(entry: FeedEntry) -> dict[str, Any]:
 def deliveries(session: Session, *, status: str | None = None, channel: str | None = None,
                event_id: str | None = None, before: int | None = None, limit: int = 100) -> list[dict[str, Any]]:
     """Deliveries newest first: channel, event, attempts, status, last error."""
-    query = select(Delivery)
-    if status:
-        query = query.where(Delivery.status == status)
-    if channel:
-        query = query.where(Delivery.channel == channel)
-    if event_id:
-        query = query.where(Delivery.event_id == event_id)
+    query = _equal(select(Delivery), Delivery, status=status, channel=channel, event_id=event_id)
     if before:
         query = query.where(Delivery.id < before)
     return [{

@@ -10,7 +10,7 @@ from services.notify.app import Notify
 from services.notify.messages import Message
 from services.notify.models import Delivery, FeedEntry
 from shared.links import read_follow_up_token
-from tests.services.notify.conftest import consume, feedback_event, ticket_event
+from tests.services.notify.conftest import NOW, consume, feedback_event, ticket_event
 
 
 def deliveries(notify: Notify, event_id: str | None = None) -> list[Delivery]:
@@ -127,3 +127,25 @@ def test_a_bare_follow_up_click_is_on_the_feed_but_not_broadcast(notify: Notify)
     assert deliveries(notify, event.id) == []
     with notify.sessions() as session:
         assert session.scalar(select(FeedEntry.kind).where(FeedEntry.feedback_id == event.data["id"])) == "complaint"
+
+
+def test_one_batch_with_a_repeated_feedback_and_its_ticket_gives_one_current_feed_entry(notify: Notify) -> None:
+    """Handlers write a batch in one flush; later messages still see what earlier ones added."""
+    from types import SimpleNamespace
+
+    from shared.events import encode_event, make_event
+
+    first = feedback_event(survey={"metric": "nps", "score": 2}, comment="The parcel came broken",
+                           touchpoint="delivery")
+    created = ticket_event("ticket.created", first.data["id"], ticket_id="t-batch-1")
+    # the same feedback published twice (a relay retry), then its ticket: all in one poll
+    batch = [make_event(type=e.type, source=e.source, subject=e.subject, data=e.data, now=NOW)
+             for e in (first, first, created)]
+    records = [SimpleNamespace(value=encode_event(e), topic="ticket.events" if i == 2 else "feedback.received",
+                               partition=0, offset=i, key=None, headers=[]) for i, e in enumerate(batch)]
+    notify.consumer().process(records)
+    with notify.sessions() as session:
+        entries = list(session.scalars(select(FeedEntry)))
+    assert [(e.feedback_id, e.ticket_id, e.owner_name) for e in entries] == [(first.data["id"], "t-batch-1",
+                                                                              "Tom Nguyen")]
+    assert len(deliveries(notify, batch[0]["id"])) > 0 and deliveries(notify, batch[1]["id"]) == []
