@@ -12,6 +12,9 @@ import pytest
 from tests.support import ORG, Broker, migrate
 
 PG_URL_VAR = "CLOSELOOP_TEST_PG_URL"
+# every event the code under test produces (in this process and in the services it starts) is
+# loaded back through its schema; production skips that second pass (see shared.events.make_event)
+os.environ["CLOSELOOP_CHECK_EVENTS"] = "1"
 
 
 @pytest.fixture(autouse=True)

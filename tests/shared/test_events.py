@@ -37,10 +37,21 @@ def test_garbage_is_an_invalid_event_with_a_reason(raw: bytes | None) -> None:
     assert info.value.reason
 
 
-def test_producer_refuses_data_that_breaks_the_schema() -> None:
+def test_producer_refuses_data_that_breaks_the_schema_when_checking() -> None:
+    """The suite runs with CLOSELOOP_CHECK_EVENTS=1, so our producers' bugs fail tests."""
     with pytest.raises(ValueError):
         make_event(type="feedback.received", source="/intake", subject="f", now=NOW,
                    data={"id": "f", "received_at": NOW, "source": "pigeon"})
+
+
+def test_without_the_producer_check_a_bad_event_is_still_stopped_by_its_consumers(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("CLOSELOOP_CHECK_EVENTS")
+    event = make_event(type="feedback.received", source="/intake", subject="f", now=NOW,
+                       data={"id": "f", "received_at": NOW, "source": "pigeon"})
+    with pytest.raises(InvalidEvent) as info:
+        decode_event(encode_event(event))
+    assert "source" in info.value.reason
 
 
 def test_an_unknown_event_type_from_a_newer_producer_is_not_poison() -> None:
