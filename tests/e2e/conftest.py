@@ -14,6 +14,9 @@ import pytest
 
 from tests.support import ORG, ROOT, free_port, http, wait_for
 
+RUNNING: list[Stack] = []
+"""Stacks started and not yet stopped: a failing test's report shows the end of their logs."""
+
 
 @dataclass
 class Stack:
@@ -31,6 +34,8 @@ class Stack:
         return self.log_path.read_text(errors="replace")
 
     def stop(self) -> int:
+        if self in RUNNING:
+            RUNNING.remove(self)
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGINT)
             try:
@@ -56,6 +61,7 @@ def start_stack(base: Path, extra_env: dict[str, str] | None = None) -> Stack:
                             stderr=subprocess.STDOUT, start_new_session=True)
     stack = Stack(proc, base / "var", f"http://127.0.0.1:{ports['INTAKE_PORT']}",
                   f"http://127.0.0.1:{ports['TRIAGE_PORT']}", f"http://127.0.0.1:{ports['NOTIFY_PORT']}", log_path)
+    RUNNING.append(stack)
     try:
         for url in (stack.intake, stack.triage, stack.notify):
             wait_for(lambda url=url: http("GET", f"{url}/healthz", timeout=1)[0] == 200, 60, f"{url}/healthz")
@@ -70,3 +76,12 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     s = start_stack(tmp_path_factory.mktemp("stack"))
     yield s
     s.stop()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    report = yield
+    if report.failed:
+        for stack in RUNNING:
+            report.sections.append((f"services' log ({stack.log_path})", stack.log()[-12000:]))
+    return report
