@@ -38,6 +38,7 @@ def main(argv: list[str]) -> int:
             self.cfg.set("worker_class", "gthread")
             self.cfg.set("threads", threads)
             self.cfg.set("keepalive", 5)
+            self.cfg.set("reuse_port", True)  # as shared.runner serves the services
             self.cfg.set("accesslog", None)
 
         def load(self) -> Any:

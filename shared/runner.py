@@ -147,6 +147,11 @@ def _run_gunicorn(parts: ServiceParts) -> int:
             self.cfg.set("threads", parts.threads)
             self.cfg.set("graceful_timeout", 20)
             self.cfg.set("keepalive", 5)
+            # each worker listens on a socket of its own (SO_REUSEPORT) and the kernel spreads new
+            # connections across them; on one shared socket the first worker to wake took most
+            # connections, so a proxy's (or a load generator's) few kept-alive connections all
+            # landed on one worker while the other idled
+            self.cfg.set("reuse_port", True)
             self.cfg.set("accesslog", None)
             self.cfg.set("post_fork", _post_fork)
             self.cfg.set("child_exit", _child_exit)

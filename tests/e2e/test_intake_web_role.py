@@ -56,6 +56,7 @@ def web(broker: Broker, tmp_path: Path) -> Iterator[Any]:
         wait_for(lambda: http("GET", f"{base}/readyz", timeout=1)[0] == 200, 60, "intake web role")
         return base
 
+    start.started = started  # type: ignore[attr-defined]
     yield start
     for proc in started:
         assert proc.stop() == 0, proc.log()[-3000:]
@@ -103,3 +104,54 @@ def test_with_redis_the_limit_holds_across_workers(web: Any, tmp_path: Path) -> 
     assert http("POST", f"{base}/api/v1/feedback", {"comment": "partner"}, token="dev-integration-token")[0] == 202
     _, text = http("GET", f"{base}/metrics")
     assert metric(text, "closeloop_intake_feedback_rejected_total", 'reason="rate_limited"') == 6
+
+
+def worker_connections(server_pid: int, port: int, state: str = "01") -> dict[int, int]:
+    """Sockets on ``port`` in ``state`` (01 established, 0A listening), per gunicorn worker of ``server_pid``."""
+    established: set[str] = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            fields = line.split()
+            if int(fields[1].rsplit(":", 1)[1], 16) == port and fields[3] == state:
+                established.add(fields[9])  # the socket's inode
+    workers = [int(p) for task in Path(f"/proc/{server_pid}/task").iterdir()
+               for p in (task / "children").read_text().split()]
+    counts = {}
+    for pid in workers:
+        inodes = set()
+        for fd in Path(f"/proc/{pid}/fd").iterdir():
+            try:
+                target = fd.readlink().as_posix()
+            except OSError:
+                continue
+            if target.startswith("socket:["):
+                inodes.add(target[len("socket:["):-1])
+        counts[pid] = len(inodes & established)
+    return counts
+
+
+def test_a_few_kept_alive_connections_are_spread_over_both_workers(web: Any) -> None:
+    # a proxy in front (or a load generator) keeps a few connections open and sends everything on
+    # them; if one worker took them all, the other would idle while its sibling queued requests
+    import http.client
+
+    base = web()
+    port = int(base.rsplit(":", 1)[1])
+    server = web.started[-1].proc.pid
+    wait_for(lambda: sorted(worker_connections(server, port, "0A").values()) == [1, 1], 30,
+             "both workers listening")
+    connections = [http.client.HTTPConnection("127.0.0.1", port, timeout=10) for _ in range(16)]
+    try:
+        for conn in connections:  # all open at once, as a proxy's pool or a load generator opens them
+            conn.connect()
+        for conn in connections:
+            conn.request("GET", "/healthz")
+            response = conn.getresponse()
+            response.read()
+            assert response.status == 200 and not response.will_close
+        counts = worker_connections(server, port)
+        assert len(counts) == 2 and sum(counts.values()) == 16, counts
+        assert min(counts.values()) >= 1, f"one worker holds every connection: {counts}"
+    finally:
+        for conn in connections:
+            conn.close()
