@@ -70,3 +70,37 @@ def test_an_unreachable_limit_store_does_not_stop_feedback(make_intake: Any) -> 
     client = make_intake(INTAKE_RATE_LIMIT="3/minute", INTAKE_RATE_LIMIT_STORAGE=dead).create_app().test_client()
     statuses = [post(client).status_code for _ in range(4)]
     assert statuses == [202, 202, 202, 429]  # counted in memory meanwhile
+
+
+def test_counting_in_memory_starts_no_threads(limited: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    import threading
+
+    started: list[threading.Thread] = []
+    original = threading.Thread.start
+    monkeypatch.setattr(threading.Thread, "start", lambda self: (started.append(self), original(self))[1])
+    for i in range(30):
+        post(limited, f"10.0.1.{i}")
+    assert started == []
+
+
+def test_the_memory_storage_window_moves_on_and_old_entries_are_dropped(monkeypatch: pytest.MonkeyPatch) -> None:
+    import time
+
+    from limits import parse
+    from limits.strategies import FixedWindowRateLimiter, MovingWindowRateLimiter
+
+    from services.intake.ratelimit import InlineExpiryMemoryStorage
+
+    clock = [1_000_000.0]
+    monkeypatch.setattr(time, "time", lambda: clock[0])
+    monkeypatch.setattr(time, "monotonic", lambda: clock[0])
+    storage = InlineExpiryMemoryStorage()
+    two_a_minute = parse("2/minute")
+    for strategy in (MovingWindowRateLimiter(storage), FixedWindowRateLimiter(storage)):
+        assert [strategy.hit(two_a_minute, "a") for _ in range(3)] == [True, True, False]
+        clock[0] += 61
+        assert strategy.hit(two_a_minute, "a")
+    clock[0] += 120
+    storage.incr("other", 10)  # any count after a second has passed drops what has expired
+    assert all(not entries for entries in storage.events.values())
+    assert not any(key.startswith("LIMITER/a/") for key in storage.storage)
