@@ -103,6 +103,10 @@ class ConsumerLoop:
     _consumer: Any = None
     _producer: Any = None
 
+    def __post_init__(self) -> None:
+        self.topics = list(self.topics)
+        self._rank = {topic: i for i, topic in enumerate(self.topics)}
+
     def run(self, stop: threading.Event) -> None:
         """Poll and process until ``stop`` is set; raise after repeated transient failures."""
         from kafka import KafkaConsumer
@@ -152,6 +156,12 @@ class ConsumerLoop:
     def process(self, records: list[Any]) -> None:
         """Handle one polled batch in one transaction; dead-letter what cannot be handled.
 
+        Records are handled topic by topic, in the order ``topics`` lists them, each topic's in
+        the order they came (a stable sort). Kafka orders records only within a partition, and
+        one poll may hold a feedback and the ticket events about it from two topics in either
+        order; listing ``feedback.received`` first means the feedback is known before its ticket
+        events are handled whenever both arrive in one batch.
+
         The batch first runs without savepoints (a savepoint costs two statements per message).
         If a handler rejects a message, that attempt is rolled back as a whole and the batch is
         run again with each message in its own savepoint, so that only the rejected one is
@@ -159,7 +169,8 @@ class ConsumerLoop:
         """
         decoded: list[tuple[Any, Event]] = []
         rejected: list[tuple[Any, str]] = []
-        for record in records:
+        last = len(self._rank)
+        for record in sorted(records, key=lambda r: self._rank.get(r.topic, last)):
             try:
                 decoded.append((record, decode_event(record.value)))
             except InvalidEvent as exc:
