@@ -56,7 +56,9 @@ def main(argv: list[str] | None = None) -> int:
         say(f"broker (Tansu) on {broker.bootstrap}; work folder {work}")
         steps = {
             "intake": lambda: intake.run(report, procs, work, broker.bootstrap, seconds=sizes["intake_seconds"]),
-            "e2e": lambda: e2e.run(report, procs, work, broker.bootstrap, rate=sizes["e2e_rate"],
+            # its own broker: on the intake section's, the consumers would first work through the
+            # thousands of complaints intake accepted there, and notify through their deliveries
+            "e2e": lambda: e2e.run(report, procs, work, _fresh_broker(procs).bootstrap, rate=sizes["e2e_rate"],
                                    seconds=sizes["e2e_seconds"]),
             "backlog": lambda: backlog.run(report, procs, work, _fresh_broker(procs).bootstrap,
                                            count=sizes["backlog"], profile=args.profile),
