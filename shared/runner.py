@@ -73,14 +73,21 @@ def run(parts: ServiceParts, role: str, *, metrics_port: int | None = None) -> i
         threads.append(_start(lambda _stop: server.serve_forever(), stop, failed, name="web"))
         log.info("web_listening", port=parts.port)
 
+    received: list[str] = []
+
     def _signal(signum: int, _frame: Any) -> None:
-        log.info("stopping", signal=signal.Signals(signum).name)
-        stop.set()
+        # Only a list append here, no lock: Ctrl-C and then the supervisor's SIGTERM come within
+        # microseconds, and the second handler runs inside the first one. When the handler logged
+        # or set an Event, the inner call waited forever on the lock the outer one held, and the
+        # process hung until it was killed.
+        received.append(signal.Signals(signum).name)
 
     signal.signal(signal.SIGINT, _signal)
     signal.signal(signal.SIGTERM, _signal)
-    while not stop.is_set() and not failed.is_set():
-        stop.wait(0.5)
+    while not received and not failed.is_set():
+        failed.wait(0.1)
+    if received:
+        log.info("stopping", signal=received[0])
     stop.set()
     if server is not None:
         server.shutdown()

@@ -28,3 +28,30 @@ def test_consume_role_serves_its_metrics_on_the_metrics_port(broker: Broker, db_
         assert "closeloop_outbox_oldest_pending_age_seconds" in body
     finally:
         assert proc.stop() == 0, proc.log()
+
+
+def test_a_burst_of_stop_signals_stops_a_role_at_once(broker: Broker, db_url: Any, tmp_path: Path) -> None:
+    """`make run` forwards Ctrl-C and then sends SIGTERM, microseconds apart, so the second
+    handler can run inside the first. A handler that logged or set an Event then waited forever
+    on the lock its outer call held, and the role hung until it was killed. (That interleaving
+    is a race this test does not force; it checks that a role stops cleanly under such a burst.)"""
+    import os
+    import signal
+    import subprocess
+
+    env = {"INTAKE_DATABASE_URL": db_url("intake"), "KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap,
+           "CLOSELOOP_VAR_DIR": str(tmp_path / "var"), "LOG_LEVEL": "INFO"}
+    for _ in range(3):
+        proc = ServiceProcess("intake", "consume", env, tmp_path).start()
+        assert proc.proc is not None
+        wait_for(lambda p=proc: "consumer_started" in p.log(), 30, "the consume role started")
+        for _ in range(100):
+            os.kill(proc.proc.pid, signal.SIGINT)
+            os.kill(proc.proc.pid, signal.SIGTERM)
+        try:
+            assert proc.proc.wait(timeout=10) == 0, proc.log()[-2000:]
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            pytest.fail("the role hung after Ctrl-C and SIGTERM:\n" + proc.log()[-2000:])
+        assert '"signal": "SIGINT"' in proc.log() and '"event": "stopped"' in proc.log()
+        proc.log_path.unlink()
