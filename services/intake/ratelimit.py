@@ -36,7 +36,7 @@ class InlineExpiryMemoryStorage(MemoryStorage):
 
     ``limits``' memory storage starts a ``threading.Timer`` 10 ms after any count whose timer has
     run out, so under load it starts about a hundred threads a second in every worker, each of
-    them taking the GIL from the requests (about a tenth of an intake worker's CPU under load).
+    them taking the GIL from the requests.
     Counting does not depend on that clean-up (fixed windows expire when read, moving windows
     compare timestamps); it only bounds memory. Here the first count after a second has passed
     does it on the request's own thread; a concurrent one skips it.
