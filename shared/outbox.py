@@ -51,18 +51,21 @@ class OutboxMixin:
         return Index(name, "published_at", "id")
 
 
+def outbox_row(*, topic: str, event: dict, now: datetime) -> dict[str, Any]:
+    """The outbox row (column → value) that publishes ``event`` on ``topic``."""
+    return {"event_id": event["id"], "topic": topic, "key": event["subject"], "payload": encode_event(event),
+            "created_at": now, "published_at": None}
+
+
 def add_event(session: Session, model: type[Any], *, topic: str, event: dict, now: datetime) -> None:
     """Queue ``event`` for ``topic`` in the caller's transaction."""
-    session.add(model(event_id=event["id"], topic=topic, key=event["subject"], payload=encode_event(event),
-                      created_at=now))
+    session.add(model(**outbox_row(topic=topic, event=event, now=now)))
     session.info["outbox_pending"] = True
 
 
 def defer_event(session: Session, model: type[Any], *, topic: str, event: dict, now: datetime) -> None:
     """Like :func:`add_event`, for writers that queue Core inserts (:func:`shared.db.defer_insert`)."""
-    defer_insert(session, model.__table__, {"event_id": event["id"], "topic": topic, "key": event["subject"],
-                                            "payload": encode_event(event), "created_at": now,
-                                            "published_at": None})
+    defer_insert(session, model.__table__, outbox_row(topic=topic, event=event, now=now))
     session.info["outbox_pending"] = True
 
 

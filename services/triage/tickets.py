@@ -19,9 +19,8 @@ from services.triage.calendar import WALL_CLOCK, Calendar
 from services.triage.classifier import NaiveBayes
 from services.triage.models import Feedback, Outbox, Ticket, TimelineEntry
 from shared import events, topics
-from shared.events import encode_event
 from shared.org import Org, User
-from shared.outbox import add_event
+from shared.outbox import add_event, outbox_row
 
 OPEN, ACKNOWLEDGED, WAITING, RESOLVED = "open", "acknowledged", "waiting", "resolved"
 ACTIVE = (OPEN, ACKNOWLEDGED, WAITING)
@@ -159,8 +158,7 @@ def queue_event(session: Session, event: dict[str, Any], now: datetime) -> None:
     if pending is None:
         add_event(session, Outbox, topic=topics.TICKET_EVENTS, event=event, now=now)
         return
-    pending.outbox.append({"event_id": event["id"], "topic": topics.TICKET_EVENTS, "key": event["subject"],
-                           "payload": encode_event(event), "created_at": now, "published_at": None})
+    pending.outbox.append(outbox_row(topic=topics.TICKET_EVENTS, event=event, now=now))
 
 
 _PENDING = "closeloop.triage.pending_rows"
