@@ -50,6 +50,8 @@ class NaiveBayes:
         self.totals: Counter[str] = Counter()
         self.docs: Counter[str] = Counter()
         self.vocabulary: set[str] = set()
+        # token → {label: log(count + alpha) - log(alpha)}: what seeing the token adds to each label that has it
+        self._boost: dict[str, dict[str, float]] = {}
         self.last_example_id = 0  # the newest confirmed example (database row id) learned so far
         self._lock = threading.Lock()
 
@@ -63,6 +65,9 @@ class NaiveBayes:
             self.totals[label] += len(found) * weight
             self.docs[label] += weight
             self.vocabulary.update(found)
+            floor = math.log(self.alpha)
+            for token in set(found):
+                self._boost.setdefault(token, {})[label] = math.log(bag[token] + self.alpha) - floor
 
     def learn_all(self, examples: Iterable[tuple[str, str]]) -> None:
         """Add many ``(text, label)`` examples."""
@@ -70,21 +75,26 @@ class NaiveBayes:
             self.learn(text, label)
 
     def probabilities(self, text: str, labels: Iterable[str] | None = None) -> dict[str, float]:
-        """P(label | text) for each label; empty if no word of ``text`` was ever seen."""
+        """P(label | text) for each label; empty if no word of ``text`` was ever seen.
+
+        log P(label) + Σ log((count(token, label) + α) / (total(label) + α·|V|)) over the known tokens,
+        summed as a base every label gets (each token at count 0) plus, per token, what it adds to
+        the few labels that have it.
+        """
+        found_all = tokens(text)
         with self._lock:
-            found = [t for t in tokens(text) if t in self.vocabulary]
+            found = [t for t in found_all if t in self.vocabulary]
             candidates = [lbl for lbl in (labels if labels is not None else self.counts) if self.docs[lbl] > 0]
             if not found or not candidates:
                 return {}
             all_docs = sum(self.docs[lbl] for lbl in candidates)
-            size = len(self.vocabulary)
-            logs: dict[str, float] = {}
-            for label in candidates:
-                bag, total = self.counts[label], self.totals[label]
-                denominator = math.log(total + self.alpha * size)
-                score = math.log(self.docs[label] / all_docs)
-                score += sum(math.log(bag[t] + self.alpha) - denominator for t in found)
-                logs[label] = score
+            size, n, floor = len(self.vocabulary), len(found), math.log(self.alpha)
+            logs = {label: math.log(self.docs[label] / all_docs)
+                    + n * (floor - math.log(self.totals[label] + self.alpha * size)) for label in candidates}
+            for token in found:
+                for label, boost in self._boost[token].items():
+                    if label in logs:
+                        logs[label] += boost
         top = max(logs.values())
         exps = {label: math.exp(value - top) for label, value in logs.items()}
         norm = sum(exps.values())

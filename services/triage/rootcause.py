@@ -77,7 +77,8 @@ def keyword_scores(text: str, keywords: dict[str, tuple[str, ...]]) -> dict[str,
     words = text.lower()
     scores: dict[str, int] = {}
     for code, terms in keywords.items():
-        if not terms:
+        # every match of the pattern starts with one of the terms: no term in the text, no match
+        if not terms or not any(term in words for term in terms):
             continue
         pattern = _keyword_pattern(terms)
         found = {match.lastindex for match in pattern.finditer(words)}

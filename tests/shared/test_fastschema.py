@@ -1,0 +1,165 @@
+"""The compiled load/dump of the event schemas gives exactly what marshmallow gives, on good and bad input."""
+
+from __future__ import annotations
+
+import copy
+import random
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
+
+import pytest
+from marshmallow import Schema, ValidationError, fields, post_load
+
+from shared import events
+from shared.fastschema import compile_schema
+
+NOW = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
+
+GOOD: dict[str, dict[str, Any]] = {
+    "envelope": {"specversion": "1.0", "id": "e-1", "source": "/intake", "type": "feedback.received",
+                 "time": "2026-11-02T09:00:00Z", "subject": "f-1", "data": {"id": "f-1"}},
+    events.FEEDBACK_RECEIVED: {
+        "id": "f-1", "received_at": "2026-11-02T09:00:00+00:00", "source": "survey",
+        "survey": {"metric": "nps", "score": 3}, "rating": None, "comment": "The parcel was late",
+        "customer": {"id": None, "email": "a@example.com", "name": "Ann"}, "touchpoint": "delivery",
+        "product": None, "locale": "en", "external_id": "x-9", "submitted_at": "2026-11-01T08:00:00",
+        "metadata": {"answer": "fixed", "n": 1}, "in_reply_to": None},
+    events.TICKET_CREATED: {
+        "ticket_id": "t-1", "feedback_id": "f-1", "status": "open", "sla_state": "on_track", "priority": "P2",
+        "team": "ops", "team_name": "Operations", "owner": {"id": "u-1", "name": "Uma", "email": "u@example.com"},
+        "received_at": "2026-11-02T09:00:00Z", "due_at": "2026-11-03T09:00:00Z", "touchpoint": "delivery",
+        "kind": "complaint", "comment": "late", "suggested_root_cause": {"code": "late", "confidence": 0.7},
+        "root_cause": None, "escalated_to": None, "escalation_level": 0, "actor": "u-1"},
+    events.SPIKE_DETECTED: {
+        "spike_id": "s-1", "root_cause": "late", "root_cause_label": "Late", "touchpoint": "delivery",
+        "ticket_count": 5, "window_seconds": 3600, "first_at": "2026-11-02T05:00:00Z",
+        "detected_at": "2026-11-02T09:00:00Z"},
+}
+
+POOL: list[Any] = [None, "", "x", "nps", "survey", "1.0", "7", 0, 7, -1, 10**30, 2.5, 3.0, float("inf"),
+                   float("nan"), True, False, [], ["a"], {}, {"a": 1}, {"id": "u-2"},
+                   "2026-11-02T09:00:00", "2026-11-02T09:00:00+02:00", "2026-11-02T09:00:00Z", "2026-11-02",
+                   "not a date", "2026-13-40T99:00:00Z", b"bytes"]
+
+
+def schema_for(name: str) -> Schema:
+    return events.EnvelopeSchema() if name == "envelope" else events.DATA_SCHEMAS[name]
+
+
+def outcome(call: Any, doc: Any) -> tuple[str, Any]:
+    try:
+        return "ok", call(doc)
+    except ValidationError as exc:
+        return "error", exc.messages
+
+
+def same(a: tuple[str, Any], b: tuple[str, Any]) -> bool:
+    # NaN never equals itself; compare its text
+    return repr(a) == repr(b)
+
+
+def mutate(doc: dict[str, Any], rng: random.Random) -> Any:
+    doc = copy.deepcopy(doc)
+    for _ in range(rng.randint(1, 3)):
+        target = doc
+        nested = [k for k, v in doc.items() if isinstance(v, dict)]
+        if nested and rng.random() < 0.3:
+            target = doc[rng.choice(nested)]
+        keys = [*target, "unknown_field"]
+        key = rng.choice(keys)
+        if rng.random() < 0.2:
+            target.pop(key, None)
+        else:
+            target[key] = rng.choice(POOL)
+    return doc if rng.random() > 0.02 else rng.choice([None, [], "doc", 5])
+
+
+@pytest.mark.parametrize("name", list(GOOD))
+def test_every_event_schema_is_compiled(name: str) -> None:
+    assert compile_schema(schema_for(name)).compiled
+
+
+@pytest.mark.parametrize("name", list(GOOD))
+def test_good_documents_never_reach_marshmallow(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    schema = schema_for(name)
+    expected = schema.load(GOOD[name])
+    fast = compile_schema(schema)
+    monkeypatch.setattr(schema, "load", lambda *_a, **_k: pytest.fail("fell back to marshmallow"))
+    assert fast.load(GOOD[name]) == expected
+
+
+@pytest.mark.parametrize("name", list(GOOD))
+def test_load_matches_marshmallow_on_broken_documents(name: str) -> None:
+    schema, rng = schema_for(name), random.Random(f"fastschema-{name}")
+    fast = compile_schema(schema)
+    errors = 0
+    for _ in range(3000):
+        doc = mutate(GOOD[name], rng)
+        expected, got = outcome(schema.load, copy.deepcopy(doc)), outcome(fast.load, doc)
+        assert same(got, expected), f"{doc!r}: fast {got!r}, marshmallow {expected!r}"
+        errors += expected[0] == "error"
+    assert 300 < errors < 2700  # the generator made both kinds
+
+
+def test_load_details() -> None:
+    fast = events._FAST[events.FEEDBACK_RECEIVED]
+    doc = {**GOOD[events.FEEDBACK_RECEIVED], "submitted_at": "2026-11-01T08:00:00", "rating": "4"}
+    loaded = fast.load(doc)
+    assert loaded["submitted_at"] == datetime(2026, 11, 1, 8, 0, tzinfo=UTC)  # naive → UTC
+    assert loaded["rating"] == 4  # a non-strict integer from a string, as marshmallow does
+    assert "unknown" not in fast.load({**doc, "unknown": 1})
+    with pytest.raises(ValidationError) as info:
+        fast.load({**doc, "survey": {"metric": "nps", "score": "3"}})  # strict
+    assert info.value.messages == {"survey": {"score": ["Not a valid integer."]}}
+    env = events._ENVELOPE.load({k: v for k, v in GOOD["envelope"].items() if k != "datacontenttype"})
+    assert env["datacontenttype"] == "application/json"  # load_default
+
+
+def random_ticket(rng: random.Random) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "ticket_id": "t-1", "feedback_id": "f-1", "status": "open", "sla_state": "on_track",
+        "priority": rng.choice(["P1", "P2"]), "team": "ops", "team_name": rng.choice(["Ops", None]),
+        "owner": rng.choice([{"id": "u-1", "name": "Uma", "email": None}, {"id": "u-1", "extra": 1}]),
+        "received_at": NOW, "due_at": NOW.astimezone(timezone(timedelta(hours=2))) + timedelta(hours=24),
+        "suggested_root_cause": rng.choice([None, {"code": "late", "confidence": rng.choice([1, 0.25])}]),
+        "escalation_level": rng.choice([None, 2, 3.0]), "comment": rng.choice([None, "ça va", b"raw"]),
+        "not_in_schema": "dropped",
+    }
+    for key in rng.sample(sorted(data), rng.randint(0, 4)):
+        del data[key]
+    return data
+
+
+def test_dump_matches_marshmallow() -> None:
+    rng = random.Random("fastschema-dump")
+    for type_ in (events.TICKET_CREATED, events.FEEDBACK_RECEIVED, events.SPIKE_DETECTED):
+        schema = events.DATA_SCHEMAS[type_]
+        fast = compile_schema(schema)
+        for _ in range(500):
+            data = random_ticket(rng) if type_ == events.TICKET_CREATED else schema.load(mutate_good(type_, rng))
+            assert fast.dump(data) == schema.dump(data)
+
+
+def mutate_good(type_: str, rng: random.Random) -> dict[str, Any]:
+    doc = dict(GOOD[type_])
+    for key in rng.sample(sorted(doc), rng.randint(0, 3)):
+        if key not in events.DATA_SCHEMAS[type_].fields or not events.DATA_SCHEMAS[type_].fields[key].required:
+            doc[key] = None if events.DATA_SCHEMAS[type_].fields[key].allow_none else doc[key]
+    return doc
+
+
+def test_what_it_cannot_compile_goes_to_marshmallow() -> None:
+    class WithHook(Schema):
+        name = fields.String()
+
+        @post_load
+        def shout(self, data: dict[str, Any], **_: Any) -> dict[str, Any]:
+            return {"name": data["name"].upper()}
+
+    class WithList(Schema):
+        tags = fields.List(fields.String())
+
+    hooked, listed = compile_schema(WithHook()), compile_schema(WithList())
+    assert not hooked.compiled and not listed.compiled
+    assert hooked.load({"name": "ann"}) == {"name": "ANN"}
+    assert listed.load({"tags": ["a"]}) == {"tags": ["a"]} and listed.dump({"tags": ["a"]}) == {"tags": ["a"]}
