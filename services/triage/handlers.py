@@ -10,6 +10,7 @@ import re
 import uuid
 from collections.abc import Iterator
 from datetime import datetime
+from functools import partial
 
 import structlog
 from sqlalchemy import select
@@ -17,7 +18,17 @@ from sqlalchemy.orm import Session
 
 from services.triage import actions, rootcause, routing, spikes
 from services.triage.models import Feedback, RootCauseExample, Ticket
-from services.triage.tickets import OPEN, RESOLVED, WAITING, Context, PendingRows, record, start_clock
+from services.triage.tickets import (
+    OPEN,
+    RESOLVED,
+    WAITING,
+    Context,
+    PendingRows,
+    draft,
+    instance,
+    record,
+    start_clock,
+)
 from shared import events
 from shared.events import Event
 from shared.sentiment import NEGATIVE, POSITIVE, classify_feedback
@@ -90,8 +101,8 @@ def _on_feedback_received(session: Session, pending: PendingRows, data: dict, no
     sentiment = classify_feedback(data)
     survey = data.get("survey") or {}
     customer = data.get("customer") or {}
-    feedback = Feedback(
-        id=data["id"], received_at=data["received_at"], source=data["source"], metric=survey.get("metric"),
+    feedback = draft(
+        Feedback, id=data["id"], received_at=data["received_at"], source=data["source"], metric=survey.get("metric"),
         score=survey.get("score"), rating=data.get("rating"), comment=data.get("comment"),
         touchpoint=data.get("touchpoint"), product=data.get("product"), locale=data.get("locale"),
         customer_name=customer.get("name"), customer_email=customer.get("email"),
@@ -104,6 +115,7 @@ def _on_feedback_received(session: Session, pending: PendingRows, data: dict, no
         routing.write_load(session)
         pending.close(session)
         try:
+            feedback = instance(feedback)
             session.add(feedback)
             on_follow_up(session, feedback, data, now, ctx=ctx)
             session.flush()
@@ -165,14 +177,14 @@ def open_ticket(session: Session, feedback: Feedback, data: dict, label: str, no
     except routing.NoOwnerAvailable:
         team = routing.default_team(ctx.org)
         owner = routing.pick_owner(session, team, now)
-    ticket = Ticket(
+    pending = PendingRows.of(session)
+    ticket = (Ticket if pending is None else partial(draft, Ticket))(
         id=str(uuid.uuid4()), feedback_id=feedback.id, status=OPEN, priority=priority, team=team,
         owner_id=owner.user_id, received_at=feedback.received_at, created_at=now, touchpoint=feedback.touchpoint,
         kind=feedback.kind, suggested_root_cause=suggestion.code, suggested_confidence=suggestion.confidence,
         reopened_count=0, updated_at=now,
     )
     start_clock(ticket, feedback.received_at, ctx)
-    pending = PendingRows.of(session)
     if pending is None:
         session.add(ticket)
     record(session, ticket, events.TICKET_CREATED, ctx.org, now,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 from sqlalchemy import Table, insert
 from sqlalchemy.orm import Session
@@ -164,6 +164,48 @@ def queue_event(session: Session, event: dict[str, Any], now: datetime) -> None:
 _PENDING = "closeloop.triage.pending_rows"
 _TICKET_COLUMNS = tuple(c.key for c in cast(Table, Ticket.__table__).columns)
 _FEEDBACK_COLUMNS = tuple(c.key for c in cast(Table, Feedback.__table__).columns)
+_COLUMNS: dict[type[Any], tuple[str, ...]] = {Ticket: _TICKET_COLUMNS, Feedback: _FEEDBACK_COLUMNS}
+Model = TypeVar("Model", Ticket, Feedback)
+
+
+class Draft:
+    """A new row of a model as plain attributes, built by a consumer batch for :class:`PendingRows`.
+
+    It stands in for a transient ORM instance of the model: handlers read and set its column
+    attributes (every column is there, unset ones ``None``, as on a transient instance) and use
+    nothing else of the ORM on it. Building hundreds of instrumented ORM instances per batch only
+    to read their columns back was about a sixth of the triage consumer's time.
+    """
+
+    __slots__ = ("__dict__", "model")
+
+    def __init__(self, model: type[Any], values: dict[str, Any]):
+        columns = _COLUMNS[model]
+        unknown = values.keys() - set(columns)
+        if unknown:
+            raise TypeError(f"not columns of {model.__name__}: {sorted(unknown)}")
+        self.model = model
+        self.__dict__.update(dict.fromkeys(columns))
+        self.__dict__.update(values)
+
+
+def draft(model: type[Model], **values: Any) -> Model:
+    """A :class:`Draft` row of ``model`` (typed as the model, whose column attributes it has)."""
+    return cast(Model, Draft(model, values))
+
+
+def instance(obj: Model) -> Model:
+    """An ORM instance with the columns of ``obj`` if it is a draft (to add it to a session), else ``obj``."""
+    if isinstance(obj, Draft):
+        return cast(Model, obj.model(**obj.__dict__))
+    return obj
+
+
+def row_of(obj: Any, columns: tuple[str, ...]) -> dict[str, Any]:
+    """Column → value of a draft or an ORM instance."""
+    if isinstance(obj, Draft):
+        return obj.__dict__.copy()
+    return {key: getattr(obj, key) for key in columns}
 
 
 @dataclass
@@ -191,12 +233,12 @@ class PendingRows:
             del session.info[_PENDING]
 
     def add_feedback(self, feedback: Feedback) -> None:
-        """Queue ``feedback`` (a transient object, never added to the session)."""
-        self.feedback.append({key: getattr(feedback, key) for key in _FEEDBACK_COLUMNS})
+        """Queue ``feedback`` (a draft or a transient object, never added to the session)."""
+        self.feedback.append(row_of(feedback, _FEEDBACK_COLUMNS))
 
     def add_ticket(self, ticket: Ticket) -> None:
-        """Queue ``ticket`` (a transient object, never added to the session)."""
-        self.tickets.append({key: getattr(ticket, key) for key in _TICKET_COLUMNS})
+        """Queue ``ticket`` (a draft or a transient object, never added to the session)."""
+        self.tickets.append(row_of(ticket, _TICKET_COLUMNS))
 
     def write(self, session: Session) -> None:
         """Insert what is queued, parents first, each table in the order its rows were queued."""
