@@ -9,7 +9,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from services.triage.models import Spike, Ticket
@@ -27,6 +27,13 @@ def spike_data(spike: Spike, org: Org) -> dict:
 
 
 _COUNTS = "closeloop.triage.spike_counts"
+# built once: a consumer batch runs them for every cause and touchpoint it sees
+_RECENT = (select(func.count(Ticket.id), func.min(Ticket.created_at))
+           .where(Ticket.touchpoint == bindparam("touchpoint"), Ticket.created_at >= bindparam("since"),
+                  func.coalesce(Ticket.root_cause, Ticket.suggested_root_cause) == bindparam("code")))
+_ACTIVE = (select(Spike).where(Spike.root_cause == bindparam("code"), Spike.touchpoint == bindparam("touchpoint"),
+                               Spike.last_at >= bindparam("since"))
+           .order_by(Spike.detected_at.desc()).limit(1))
 
 
 def check_spike(session: Session, *, code: str | None, touchpoint: str | None, now: datetime, org: Org,
@@ -43,12 +50,9 @@ def check_spike(session: Session, *, code: str | None, touchpoint: str | None, n
     if key in cache:
         cache[key][0] += 1
     else:
-        cause = func.coalesce(Ticket.root_cause, Ticket.suggested_root_cause)
-        session.flush()
-        count, first = session.execute(
-            select(func.count(Ticket.id), func.min(Ticket.created_at))
-            .where(Ticket.touchpoint == touchpoint, Ticket.created_at >= since, cause == code)
-        ).one()
+        if not unwritten:  # the ticket was added to the session; a batch's are queued, not in the session
+            session.flush()
+        count, first = session.execute(_RECENT, {"touchpoint": touchpoint, "since": since, "code": code}).one()
         if unwritten:  # this ticket is not in the table yet; earlier ones of the batch were counted here
             count += 1
             first = now if first is None else min(first, now)
@@ -56,10 +60,7 @@ def check_spike(session: Session, *, code: str | None, touchpoint: str | None, n
     count, first, known = cache[key]
     if count < threshold:
         return None
-    active = known or session.scalars(
-        select(Spike).where(Spike.root_cause == code, Spike.touchpoint == touchpoint, Spike.last_at >= since)
-        .order_by(Spike.detected_at.desc()).limit(1)
-    ).first()
+    active = known or session.scalars(_ACTIVE, {"code": code, "touchpoint": touchpoint, "since": since}).first()
     if active is not None:
         active.ticket_count, active.last_at = max(active.ticket_count, count), now
         cache[key][2] = active
