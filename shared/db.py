@@ -17,10 +17,28 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import DateTime, String, Table, create_engine, event, text
+from sqlalchemy import DateTime, String, Table, any_, bindparam, create_engine, event, text
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
+from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.types import TypeDecorator
+
+
+def among(session: Session, column: Any, values: Any) -> ColumnElement[bool]:
+    """``column IN values`` for a batch of keys, planned as an index lookup on PostgreSQL whatever its statistics.
+
+    ``IN (...)`` sends one parameter per value. Once psycopg prepares the statement (its fifth
+    run), PostgreSQL may keep a generic plan; on a table that was never analysed (a fresh
+    database filling fast, or autovacuum off) that plan was a sequential scan comparing every
+    row with every parameter: about a second per 500 ids at 30,000 rows (measured in the triage
+    consumer, which then fell from 2,300 to 700 tickets/s). ``= ANY(:array)`` is one parameter
+    and its generic plan uses the index. SQLite has no arrays, and plans ``IN`` by its index.
+    """
+    values = list(values)
+    if session.get_bind().dialect.name == "postgresql":
+        return column == any_(bindparam(None, values, type_=ARRAY(column.type)))
+    return column.in_(values)
 
 
 class UTCDateTime(TypeDecorator):

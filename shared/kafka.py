@@ -31,6 +31,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from shared import metrics
+from shared.db import among
 from shared.events import CONTENT_TYPE, Event, InvalidEvent, decode_event
 from shared.topics import dlq
 
@@ -191,7 +192,8 @@ class ConsumerLoop:
         outcomes: list[tuple[str, str]] = []
         with self.session_factory() as session, session.begin():
             ids = [e.id for _, e in decoded]
-            seen = set(session.scalars(select(model.event_id).where(model.event_id.in_(ids)))) if ids else set()
+            query = select(model.event_id).where(among(session, model.event_id, ids))
+            seen = set(session.scalars(query)) if ids else set()
             fresh: list[str] = []
             todo: list[tuple[Any, Event, Handler]] = []
             for record, event in decoded:

@@ -25,7 +25,7 @@ from sqlalchemy import BigInteger, Index, Integer, LargeBinary, String, event, f
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
 from shared import metrics
-from shared.db import READ_ONLY, UTCDateTime, defer_insert
+from shared.db import READ_ONLY, UTCDateTime, among, defer_insert
 from shared.events import encode_event
 from shared.kafka import KAFKA_HEADERS, make_producer
 
@@ -208,7 +208,7 @@ class OutboxRelay:
             return
         now = datetime.now(UTC)
         table = self.model.__table__
-        session.connection().execute(update(table).where(table.c.id.in_(done)).values(published_at=now))
+        session.connection().execute(update(table).where(among(session, table.c.id, done)).values(published_at=now))
         for row in rows[: len(done)]:
             metrics.OUTBOX_PUBLISH_SECONDS.labels(self.service).observe((now - row.created_at).total_seconds())
 

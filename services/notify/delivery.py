@@ -26,6 +26,7 @@ from tenacity import RetryCallState, Retrying, wait_exponential, wait_random
 from services.notify.channels import Channels, DeliveryFailed, Outgoing
 from services.notify.messages import Message
 from services.notify.models import FAILED, PENDING, SENT, Delivery
+from shared.db import among
 
 log = structlog.get_logger(__name__)
 DELIVERIES = Counter("closeloop_notify_deliveries_total", "Delivery attempts, by channel type and outcome",
@@ -92,7 +93,7 @@ class DeliveryWorker:
             for channel, ids in picked.items():
                 token = uuid.uuid4().hex
                 lease = now + timedelta(seconds=(self.send_timeout * 2 + 5) * len(ids) + 30)
-                session.execute(update(Delivery).where(Delivery.id.in_(ids), due).values(
+                session.execute(update(Delivery).where(among(session, Delivery.id, ids), due).values(
                     lease_until=lease, claimed_by=token))
                 rows = list(session.scalars(select(Delivery).where(Delivery.claimed_by == token).order_by(
                     Delivery.id)))

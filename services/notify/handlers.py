@@ -22,6 +22,7 @@ from services.notify.models import PENDING, Delivery, FeedEntry
 from services.notify.queries import digest_stats
 from services.notify.redaction import redact
 from shared import events
+from shared.db import among
 from shared.events import Event
 from shared.links import FIXED, NOT_FIXED, follow_up_url
 from shared.org import Channel, Org, User
@@ -72,8 +73,8 @@ def feed_batch(session: Session, batch: list[Event]) -> Iterator[None]:
     """Around a consumer batch: look up the feed entries of every message in it with one query."""
     ids: set[str] = {event.data["id"] if event.type == events.FEEDBACK_RECEIVED else event.data["feedback_id"]
                      for event in batch}
-    found = {entry.feedback_id: entry
-             for entry in session.scalars(select(FeedEntry).where(FeedEntry.feedback_id.in_(ids)))} if ids else {}
+    query = select(FeedEntry).where(among(session, FeedEntry.feedback_id, ids))
+    found = {entry.feedback_id: entry for entry in session.scalars(query)} if ids else {}
     _entries(session).update(found)
     absent: set[str] = session.info.setdefault("notify_feed_absent", set())
     absent.update(ids - set(found))

@@ -30,6 +30,7 @@ from services.triage.tickets import (
     start_clock,
 )
 from shared import events
+from shared.db import among
 from shared.events import Event
 from shared.sentiment import NEGATIVE, POSITIVE, classify_feedback
 
@@ -66,7 +67,7 @@ def feedback_batch(session: Session, batch: list[Event], *, ctx: Context) -> Ite
     from the database when next needed.
     """
     ids = [event.data["id"] for event in batch if event.type == events.FEEDBACK_RECEIVED]
-    seen = set(session.scalars(select(Feedback.id).where(Feedback.id.in_(ids)))) if ids else set()
+    seen = set(session.scalars(select(Feedback.id).where(among(session, Feedback.id, ids)))) if ids else set()
     pending = PendingRows(seen=seen)
     pending.open(session)
     routing.defer_load(session)
