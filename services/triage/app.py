@@ -7,7 +7,9 @@ from datetime import UTC, datetime
 from functools import partial
 from typing import Any
 
+import structlog
 from flask import Flask
+from sqlalchemy.exc import IntegrityError
 
 from services.triage import api, dashboard, handlers, pages, rootcause, routing
 from services.triage.calendar import business_hours
@@ -22,6 +24,8 @@ from shared.org import load_org
 from shared.outbox import OutboxRelay
 from shared.runner import ServiceParts
 from shared.web import create_base_app
+
+log = structlog.get_logger(__name__)
 
 
 class Triage:
@@ -50,9 +54,21 @@ class Triage:
                               clock=lambda: self.clock())
 
     def sync(self) -> None:
-        """Bring the assignee table in step with the org file."""
-        with self.sessions() as session, session.begin():
-            routing.sync_assignees(session, self.org)
+        """Bring the assignee table in step with the org file.
+
+        Every process of the service does this as it starts, and replicas start together: on
+        PostgreSQL two of them could both find a member missing and both insert the row. The
+        one that loses gets a unique violation; it then reads again and finds the row there.
+        """
+        for attempt in (1, 2):
+            try:
+                with self.sessions() as session, session.begin():
+                    routing.sync_assignees(session, self.org)
+                return
+            except IntegrityError as exc:
+                if attempt == 2:
+                    raise
+                log.info("assignees_synced_by_another_process", error=exc.orig.__class__.__name__)
 
     def create_app(self) -> Flask:
         """The web app."""
