@@ -65,7 +65,12 @@ def add_event(session: Session, model: type[Any], *, topic: str, event: dict, no
 
 def defer_event(session: Session, model: type[Any], *, topic: str, event: dict, now: datetime) -> None:
     """Like :func:`add_event`, for writers that queue Core inserts (:func:`shared.db.defer_insert`)."""
-    defer_insert(session, model.__table__, outbox_row(topic=topic, event=event, now=now))
+    defer_outbox_row(session, model, outbox_row(topic=topic, event=event, now=now))
+
+
+def defer_outbox_row(session: Session, model: type[Any], row: dict[str, Any]) -> None:
+    """Queue an :func:`outbox_row` built beforehand as a Core insert in the caller's transaction."""
+    defer_insert(session, model.__table__, row)
     session.info["outbox_pending"] = True
 
 

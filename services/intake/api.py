@@ -46,11 +46,15 @@ def submit(data: dict[str, Any], idempotency_key: str | None) -> tuple[handlers.
                       errors={"Idempotency-Key": ["must be 1 to 200 characters"]})
     now = datetime.now(UTC)
     writer = current_app.extensions["closeloop_writer"]
+    # built here, in parallel with other requests, not under the shared transaction's writer lock
+    prepared = handlers.prepare_feedback(data, idempotency_key=idempotency_key, now=now)
     try:
         # concurrent requests commit together (one SQLite writer per file); each answer waits for its own commit
         accepted = writer.run(
-            lambda session: handlers.accept_feedback(session, data, idempotency_key=idempotency_key, now=now),
-            alone=lambda session: handlers.store_feedback(session, data, idempotency_key=idempotency_key, now=now))
+            lambda session: handlers.accept_feedback(session, data, idempotency_key=idempotency_key, now=now,
+                                                     prepared=prepared),
+            alone=lambda session: handlers.store_feedback(session, data, idempotency_key=idempotency_key, now=now,
+                                                          prepared=prepared))
     except handlers.IdempotencyConflict as exc:
         raise Problem(409, "Conflict", "This Idempotency-Key was already used with a different body.",
                       errors={"Idempotency-Key": [f"{exc} was used with a different body"]}) from exc

@@ -27,7 +27,7 @@ from services.intake.schemas import FeedbackIn
 from shared import events, links, topics
 from shared.db import defer_insert, flush_inserts
 from shared.events import Event
-from shared.outbox import defer_event
+from shared.outbox import defer_outbox_row, outbox_row
 
 FEEDBACK_TABLE: Table = Feedback.__table__  # type: ignore[assignment]
 # attribute name → column name (``extra`` is stored as ``metadata``)
@@ -80,16 +80,22 @@ def find_duplicate(session: Session, data: dict[str, Any], idempotency_key: str 
     return None
 
 
-def accept_feedback(session: Session, data: dict[str, Any], *, idempotency_key: str | None,
-                    now: datetime) -> Accepted:
-    """Store validated feedback and queue ``feedback.received`` in the same transaction.
+@dataclass(frozen=True)
+class Prepared:
+    """A new feedback's rows, built before its transaction: the feedback row, its answer object, its outbox row."""
 
-    The rows are queued as Core inserts (:func:`shared.db.defer_insert`) and go in at the next
-    flush or at commit; the returned feedback is built in memory, not loaded.
+    row: dict[str, Any]
+    feedback: Feedback
+    outbox: dict[str, Any]
+
+
+def prepare_feedback(data: dict[str, Any], *, idempotency_key: str | None, now: datetime) -> Prepared:
+    """Build the rows that store validated feedback and its ``feedback.received`` event.
+
+    This is most of a submission's work (ids, status token, the event and its encoding) and needs
+    no database, so the web API does it in the request's own thread, before the shared SQLite
+    transaction (:class:`shared.db.GroupCommitter`) that only checks for a repeat and inserts.
     """
-    duplicate = find_duplicate(session, data, idempotency_key)
-    if duplicate is not None:
-        return duplicate
     survey = data.get("survey") or {}
     customer = data.get("customer") or {}
     feedback_id = str(uuid.uuid4())
@@ -119,19 +125,35 @@ def accept_feedback(session: Session, data: dict[str, Any], *, idempotency_key: 
     event = events.make_event(type=events.FEEDBACK_RECEIVED, source="/intake", subject=feedback_id,
                               data=event_data(feedback), now=now)
     feedback.event_id = event["id"]
-    defer_insert(session, FEEDBACK_TABLE, {FEEDBACK_COLUMNS[k]: v for k, v in row.items()} | {
-        "event_id": event["id"]})
-    defer_event(session, Outbox, topic=topics.FEEDBACK_RECEIVED, event=event, now=now)
-    return Accepted(feedback, duplicate=False)
+    table_row = {FEEDBACK_COLUMNS[k]: v for k, v in row.items()} | {"event_id": event["id"]}
+    return Prepared(table_row, feedback, outbox_row(topic=topics.FEEDBACK_RECEIVED, event=event, now=now))
+
+
+def accept_feedback(session: Session, data: dict[str, Any], *, idempotency_key: str | None,
+                    now: datetime, prepared: Prepared | None = None) -> Accepted:
+    """Store validated feedback and queue ``feedback.received`` in the same transaction.
+
+    The rows are queued as Core inserts (:func:`shared.db.defer_insert`) and go in at the next
+    flush or at commit; the returned feedback is built in memory, not loaded. ``prepared`` (from
+    :func:`prepare_feedback` with the same arguments) saves building the rows here.
+    """
+    duplicate = find_duplicate(session, data, idempotency_key)
+    if duplicate is not None:
+        return duplicate
+    if prepared is None:
+        prepared = prepare_feedback(data, idempotency_key=idempotency_key, now=now)
+    defer_insert(session, FEEDBACK_TABLE, prepared.row)
+    defer_outbox_row(session, Outbox, prepared.outbox)
+    return Accepted(prepared.feedback, duplicate=False)
 
 
 def store_feedback(session: Session, data: dict[str, Any], *, idempotency_key: str | None,
-                   now: datetime) -> Accepted:
+                   now: datetime, prepared: Prepared | None = None) -> Accepted:
     """:func:`accept_feedback` inside a savepoint: either the whole feedback and its event are kept,
     or nothing is; a concurrent writer of the same key or external id makes it a repeat."""
     try:
         with session.begin_nested():
-            accepted = accept_feedback(session, data, idempotency_key=idempotency_key, now=now)
+            accepted = accept_feedback(session, data, idempotency_key=idempotency_key, now=now, prepared=prepared)
             flush_inserts(session)
             return accepted
     except IntegrityError:

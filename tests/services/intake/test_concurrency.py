@@ -118,13 +118,13 @@ def test_a_submission_whose_write_fails_does_not_fail_the_others(intake: Any,
     assert first.post("/api/v1/feedback", json=COMPLAINT).status_code == 202
     # from now on only the request whose comment says so collides with that status token
     chosen: dict[int, bool] = {}
-    original = handlers.accept_feedback
+    original = handlers.prepare_feedback
 
-    def accept(session: Any, data: dict[str, Any], **kwargs: Any) -> Any:
+    def prepare(data: dict[str, Any], **kwargs: Any) -> Any:
         chosen[threading.get_ident()] = data.get("comment") == "collides"
-        return original(session, data, **kwargs)
+        return original(data, **kwargs)
 
-    monkeypatch.setattr(handlers, "accept_feedback", accept)
+    monkeypatch.setattr(handlers, "prepare_feedback", prepare)
     monkeypatch.setattr(handlers.secrets, "token_urlsafe",
                         lambda n: taken if chosen.get(threading.get_ident()) else real_token(n))
     bodies = [(COMPLAINT | {"comment": f"fine {i}"}, {}) for i in range(7)]
