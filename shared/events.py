@@ -213,6 +213,21 @@ def make_event(*, type: str, source: str, subject: str, data: dict[str, Any], no
     }
 
 
+def envelope_of(event: Event) -> dict:
+    """The wire envelope of a decoded event (its ``data`` dumped by the type's schema), for storing it."""
+    schema = _FAST.get(event.type)
+    return {
+        "specversion": "1.0",
+        "id": event.id,
+        "source": event.source,
+        "type": event.type,
+        "time": event.time.astimezone(UTC).isoformat().replace("+00:00", "Z"),
+        "subject": event.subject,
+        "datacontenttype": "application/json",
+        "data": schema.dump(event.data) if schema is not None else event.data,
+    }
+
+
 def encode_event(event: dict) -> bytes:
     """Serialise an envelope for the wire."""
     return json.dumps(event, ensure_ascii=False, separators=(",", ":")).encode("utf-8")

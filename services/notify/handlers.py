@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from services.notify import audience, messages
 from services.notify.digest import digest_message, period_window
-from services.notify.models import PENDING, Delivery, FeedEntry
+from services.notify.models import PENDING, Delivery, EarlyTicketEvent, FeedEntry
 from services.notify.queries import digest_stats
 from services.notify.redaction import redact
 from shared import events
@@ -78,10 +78,26 @@ def feed_batch(session: Session, batch: list[Event]) -> Iterator[None]:
     _entries(session).update(found)
     absent: set[str] = session.info.setdefault("notify_feed_absent", set())
     absent.update(ids - set(found))
+    arriving = [event.data["id"] for event in batch if event.type == events.FEEDBACK_RECEIVED]
+    early = select(EarlyTicketEvent.feedback_id).where(among(session, EarlyTicketEvent.feedback_id, arriving))
+    session.info[_EARLY] = set(session.scalars(early)) if arriving else set()
     try:
         yield
     finally:
         absent.difference_update(ids)
+        session.info.pop(_EARLY, None)
+
+
+_EARLY = "notify_early_feedback_ids"
+
+
+def _early_events(session: Session, feedback_id: str) -> list[EarlyTicketEvent]:
+    """The ticket events handled before this feedback reached the feed, oldest first."""
+    known = session.info.get(_EARLY)
+    if known is not None and feedback_id not in known:  # looked up for the whole batch
+        return []
+    return list(session.scalars(select(EarlyTicketEvent).where(EarlyTicketEvent.feedback_id == feedback_id)
+                                .order_by(EarlyTicketEvent.id)))
 
 
 def _entries(session: Session) -> dict[str, FeedEntry]:
@@ -129,6 +145,9 @@ def _on_feedback_received(session: Session, event: Event, now: datetime, *, ctx:
     )
     session.add(entry)
     _entries(session)[entry.feedback_id] = entry
+    for early in _early_events(session, entry.feedback_id):
+        _catch_up(session, events.decode_event(early.payload.encode()), entry, now, ctx=ctx)
+        session.delete(early)
     if data["source"] == "follow_up" and not entry.comment:
         return entry  # a bare "fixed" / "not fixed" click: triage acts on it, the channels need not hear it
     broadcast = messages.feedback_message(entry, ctx.org, feed_url=ctx.feed_url)
@@ -158,6 +177,9 @@ def _on_ticket_event(session: Session, event: Event, now: datetime, *, ctx: Cont
     entry = _entry(session, data["feedback_id"])
     if entry is not None:
         _update_entry(entry, event, now)
+    else:  # its feedback is not on the feed yet: the entry's part waits for it (EarlyTicketEvent)
+        session.add(EarlyTicketEvent(feedback_id=data["feedback_id"], event_id=event.id, created_at=now,
+                                     payload=events.encode_event(events.envelope_of(event)).decode()))
     if event.type in PERSON_NOTICES:
         notice = messages.ticket_message(event.type, data, entry, ctx.org, inbox_url=ctx.inbox_url)
         for person in audience.ticket_recipients(ctx.org, event.type, data):
@@ -203,14 +225,28 @@ def _on_resolved(session: Session, event: Event, now: datetime, *, ctx: Context,
             record(session, event_id=event.id, event_type=event.type, message=notice, now=now, channel=target)
         elif target.email:
             record(session, event_id=event.id, event_type=event.type, message=notice, now=now, person=target)
-    if entry is not None and entry.customer_email:
-        links = {answer: follow_up_url(ctx.intake_url, ctx.link_secret, ticket_id=data["ticket_id"],
-                                       feedback_id=data["feedback_id"], answer=answer, nonce=event.id)
-                 for answer in (FIXED, NOT_FIXED)}
-        letter = messages.customer_message(data, entry, ctx.org, fixed_url=links[FIXED],
-                                           not_fixed_url=links[NOT_FIXED])
-        record(session, event_id=event.id, event_type="ticket.resolved.customer", message=letter, now=now,
-               customer_email=entry.customer_email)
+    if entry is not None:
+        _customer_letter(session, event, entry, now, ctx=ctx)
+
+
+def _customer_letter(session: Session, event: Event, entry: FeedEntry, now: datetime, *, ctx: Context) -> None:
+    """Close the loop: tell the customer what was done, with "fixed" / "not fixed" links."""
+    if not entry.customer_email:
+        return
+    data = event.data
+    links = {answer: follow_up_url(ctx.intake_url, ctx.link_secret, ticket_id=data["ticket_id"],
+                                   feedback_id=data["feedback_id"], answer=answer, nonce=event.id)
+             for answer in (FIXED, NOT_FIXED)}
+    letter = messages.customer_message(data, entry, ctx.org, fixed_url=links[FIXED], not_fixed_url=links[NOT_FIXED])
+    record(session, event_id=event.id, event_type="ticket.resolved.customer", message=letter, now=now,
+           customer_email=entry.customer_email)
+
+
+def _catch_up(session: Session, event: Event, entry: FeedEntry, now: datetime, *, ctx: Context) -> None:
+    """Apply to a new feed entry a ticket event handled before it existed (channels and people were told then)."""
+    _update_entry(entry, event, now)
+    if event.type == events.TICKET_RESOLVED:
+        _customer_letter(session, event, entry, now, ctx=ctx)
 
 
 def record_digest(session: Session, *, ctx: Context, period: str, now: datetime) -> int:

@@ -84,5 +84,22 @@ class Delivery(Base):
 Index("ix_deliveries_due", Delivery.status, Delivery.next_attempt_at)
 
 
+class EarlyTicketEvent(Base):
+    """A ticket event handled before its feedback reached the feed: replayed onto the entry when it does.
+
+    Kafka orders records only within a partition, and a consumer behind on ``feedback.received``
+    (restarted, or one of its partitions slower) can read a ticket's events first. Channels and
+    people are told at once; what needs the feed entry (its ticket state, and the customer's
+    closed-loop letter, whose address only the feedback carries) waits here.
+    """
+
+    __tablename__ = "early_ticket_events"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    feedback_id: Mapped[str] = mapped_column(String(36), index=True)
+    event_id: Mapped[str] = mapped_column(String(100))
+    payload: Mapped[str] = mapped_column(Text)  # the CloudEvents envelope, as on the wire
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
 class ProcessedEvent(ProcessedEventMixin, Base):
     pass

@@ -171,3 +171,53 @@ def test_a_resolution_polled_before_its_feedback_still_writes_to_the_customer(no
     letters = [d for d in deliveries(notify, events_[0]["id"]) if d.address == "kim@customer.example"]
     assert len(letters) == 1
     assert any("A new parcel is on its way." in p for p in Message.from_json(letters[0].message).paragraphs)
+
+
+def _records(*batch: Any) -> list[Any]:
+    from types import SimpleNamespace
+
+    from shared.events import encode_event, make_event
+
+    wire = [make_event(type=e.type, source=e.source, subject=e.subject, data=e.data, now=NOW) for e in batch]
+    return [SimpleNamespace(value=encode_event(w), topic="feedback.received" if w["type"] == "feedback.received"
+                            else "ticket.events", partition=0, offset=i, key=None, headers=[], id=w["id"])
+            for i, w in enumerate(wire)]
+
+
+def test_a_resolution_read_in_polls_before_its_feedback_still_closes_the_loop(notify: Notify) -> None:
+    """A consumer behind on feedback.received (restarted, or a slower partition) reads the ticket's
+    events in earlier polls: the team hears at once, and the feed entry and the customer's letter
+    follow when the feedback comes."""
+    from services.notify.models import EarlyTicketEvent
+
+    fb = feedback_event(survey={"metric": "nps", "score": 2}, comment="Box crushed", touchpoint="delivery",
+                        customer={"email": "kim@customer.example", "name": "Kim"})
+    created = ticket_event("ticket.created", fb.data["id"], ticket_id="t-early")
+    resolved = ticket_event("ticket.resolved", fb.data["id"], ticket_id="t-early", status="resolved",
+                            sla_state="met", root_cause="delivery_logistics", resolution="Re-sent",
+                            customer_message="A new parcel is on its way.")
+    loop = notify.consumer()
+    (created_rec,), (resolved_rec,), (fb_rec,) = _records(created), _records(resolved), _records(fb)
+    loop.process([created_rec])
+    loop.process([resolved_rec])
+    assert ("logistics-chat", "") in targets(deliveries(notify, resolved_rec.id))  # the team, at once
+    assert "customer" not in {d.channel for d in deliveries(notify)}  # no address yet
+    loop.process([fb_rec])
+    letters = [d for d in deliveries(notify) if d.channel == "customer"]
+    assert [(d.address, d.event_id) for d in letters] == [("kim@customer.example", resolved_rec.id)]
+    assert any("A new parcel is on its way." in p for p in Message.from_json(letters[0].message).paragraphs)
+    with notify.sessions() as session:
+        entry = session.scalars(select(FeedEntry)).one()
+        assert (entry.ticket_id, entry.ticket_status, entry.owner_name) == ("t-early", "resolved", "Tom Nguyen")
+        assert entry.resolved_at is not None and entry.root_cause == "delivery_logistics"
+        assert session.scalars(select(EarlyTicketEvent)).all() == []
+    loop.process([fb_rec])  # redelivered: nothing new
+    assert len([d for d in deliveries(notify) if d.channel == "customer"]) == 1
+
+
+def test_a_ticket_event_before_its_feedback_outside_a_batch_waits_for_it_too(notify: Notify) -> None:
+    fb = feedback_event(survey={"metric": "nps", "score": 3}, customer={"email": "al@customer.example"})
+    consume(notify, ticket_event("ticket.resolved", fb.data["id"], status="resolved", sla_state="met",
+                                 root_cause="delivery_logistics", resolution="Refunded"))
+    consume(notify, fb)
+    assert [d.address for d in deliveries(notify) if d.channel == "customer"] == ["al@customer.example"]
