@@ -221,3 +221,20 @@ def test_a_ticket_event_before_its_feedback_outside_a_batch_waits_for_it_too(not
                                  root_cause="delivery_logistics", resolution="Refunded"))
     consume(notify, fb)
     assert [d.address for d in deliveries(notify) if d.channel == "customer"] == ["al@customer.example"]
+
+
+def test_ticket_events_whose_feedback_never_came_are_dropped_after_a_week(notify: Notify) -> None:
+    from datetime import timedelta
+
+    from services.notify import jobs
+    from services.notify.models import EarlyTicketEvent
+
+    lost, late = feedback_event(), feedback_event(customer={"email": "late@customer.example"})
+    consume(notify, ticket_event("ticket.created", lost.data["id"]), now=NOW - timedelta(days=8))
+    consume(notify, ticket_event("ticket.resolved", late.data["id"], status="resolved", sla_state="met",
+                                 root_cause="delivery_logistics", resolution="Re-sent"), now=NOW - timedelta(days=6))
+    assert jobs.forget_stale_early_events(notify.sessions, now=NOW) == 1
+    with notify.sessions() as session:
+        assert [e.feedback_id for e in session.scalars(select(EarlyTicketEvent))] == [late.data["id"]]
+    consume(notify, late)  # six days late, and still in time for the letter
+    assert [d.address for d in deliveries(notify) if d.channel == "customer"] == ["late@customer.example"]
