@@ -201,31 +201,27 @@ def make_event(*, type: str, source: str, subject: str, data: dict[str, Any], no
         errors = schema.validate(dumped)
         if errors:
             raise ValueError(f"{type} data is invalid: {errors}")
+    return _envelope(event_id=str(uuid.uuid4()), type=type, source=source, subject=subject, time=now, data=dumped)
+
+
+def _envelope(*, event_id: str, type: str, source: str, subject: str, time: datetime, data: Any) -> dict:
     return {
         "specversion": "1.0",
-        "id": str(uuid.uuid4()),
+        "id": event_id,
         "source": source,
         "type": type,
-        "time": now.astimezone(UTC).isoformat().replace("+00:00", "Z"),
+        "time": time.astimezone(UTC).isoformat().replace("+00:00", "Z"),
         "subject": subject,
         "datacontenttype": "application/json",
-        "data": dumped,
+        "data": data,
     }
 
 
 def envelope_of(event: Event) -> dict:
     """The wire envelope of a decoded event (its ``data`` dumped by the type's schema), for storing it."""
     schema = _FAST.get(event.type)
-    return {
-        "specversion": "1.0",
-        "id": event.id,
-        "source": event.source,
-        "type": event.type,
-        "time": event.time.astimezone(UTC).isoformat().replace("+00:00", "Z"),
-        "subject": event.subject,
-        "datacontenttype": "application/json",
-        "data": schema.dump(event.data) if schema is not None else event.data,
-    }
+    return _envelope(event_id=event.id, type=event.type, source=event.source, subject=event.subject,
+                     time=event.time, data=schema.dump(event.data) if schema is not None else event.data)
 
 
 def encode_event(event: dict) -> bytes:
