@@ -69,6 +69,17 @@ locked"-style errors rather than queueing, so only pass it where nothing is writ
 """
 
 
+UNSYNCED = "closeloop_unsynced"
+"""Execution option for SQLite write transactions whose loss in a power cut is harmless.
+
+Their commit is not synced to disk (``synchronous=NORMAL`` for that transaction only); the next
+synced commit on the file (any connection's) syncs it too, since the write-ahead log is one file
+written in order. The outbox relay's "published" marks use it: a lost mark means the event is
+published again, which the consumers' idempotency absorbs, and each mark no longer holds the
+writer lock through a sync of its own.
+"""
+
+
 def read_only(session: Session) -> Session:
     """Mark ``session``'s next transaction as read-only (see :data:`READ_ONLY`); return it."""
     session.connection(execution_options={READ_ONLY: True})
@@ -87,13 +98,18 @@ class WriterLockedConnection(sqlite3.Connection):
 
     lock_fd: int | None = None
     holding: bool = False
+    synchronous: str = "FULL"  # the connection's own setting, restored after an unsynced transaction
+    unsynced: bool = False
 
-    def begin_immediate(self) -> None:
-        """Take the writer lock, then open the transaction."""
+    def begin_immediate(self, *, synced: bool = True) -> None:
+        """Take the writer lock, then open the transaction (not synced at commit if ``synced`` is false)."""
         if self.lock_fd is not None and not self.holding:
             fcntl.flock(self.lock_fd, fcntl.LOCK_EX)
             self.holding = True
         try:
+            if not synced and self.synchronous != "NORMAL":
+                self.execute("PRAGMA synchronous=NORMAL")
+                self.unsynced = True
             self.execute("BEGIN IMMEDIATE")
         except BaseException:
             self.release()
@@ -101,6 +117,9 @@ class WriterLockedConnection(sqlite3.Connection):
 
     def release(self) -> None:
         """Let the next writer in (called once the transaction is over)."""
+        if self.unsynced:
+            self.unsynced = False
+            self.execute(f"PRAGMA synchronous={self.synchronous}")
         if self.holding and self.lock_fd is not None:
             self.holding = False
             fcntl.flock(self.lock_fd, fcntl.LOCK_UN)
@@ -169,6 +188,7 @@ def _make_engine(url: str, *, synchronous: str, **kwargs: Any) -> Engine:
             dbapi_conn.isolation_level = None
             if isinstance(dbapi_conn, WriterLockedConnection):
                 dbapi_conn.lock_fd = os.open(f"{path}.writer-lock", os.O_RDWR | os.O_CREAT, 0o600)
+                dbapi_conn.synchronous = synchronous
             cur = dbapi_conn.cursor()
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute(f"PRAGMA synchronous={synchronous}")
@@ -183,7 +203,7 @@ def _make_engine(url: str, *, synchronous: str, **kwargs: Any) -> Engine:
                 # a reader in WAL mode sees a consistent snapshot without taking the writer lock
                 conn.exec_driver_sql("BEGIN")
             elif isinstance(dbapi_conn, WriterLockedConnection):
-                dbapi_conn.begin_immediate()
+                dbapi_conn.begin_immediate(synced=not conn.get_execution_options().get(UNSYNCED))
             else:
                 conn.exec_driver_sql("BEGIN IMMEDIATE")
 
@@ -309,11 +329,12 @@ class GroupCommitter:
         return write.result  # type: ignore[no-any-return]
 
     def _lead(self) -> None:
-        with self._lock:
-            batch = [self._queue[i] for i in range(min(len(self._queue), self.max_batch))]
+        batch: list[_Write] = []  # filled by _commit once it holds the writer lock
         try:
             self._commit(batch)
         except BaseException as exc:  # e.g. the worker is being aborted: nobody may be told "stored"
+            if not batch:
+                batch.extend(self._waiting())
             for write in batch:
                 if write.result is _UNANSWERED and write.error is None:
                     write.error = exc
@@ -331,16 +352,29 @@ class GroupCommitter:
                 with following.ready:
                     following.ready.notify()
 
+    def _waiting(self) -> list[_Write]:
+        """The next batch: the queue's head (this leader's own write) and those behind it."""
+        with self._lock:
+            return [self._queue[i] for i in range(min(len(self._queue), self.max_batch))]
+
     def _commit(self, batch: list[_Write]) -> None:
         try:
             with self.session_factory() as session, session.begin():
+                # Begin first: on SQLite that waits for the file's writer lock (held by another
+                # process's batch, or the outbox relay's mark), and every caller who queues
+                # meanwhile joins this batch. Choosing the batch before that wait left them all
+                # for the next batch, and its own synced commit.
+                session.connection()
+                batch.extend(self._waiting())
                 results = [write.work(session) for write in batch]
         except Exception:
-            pass  # run each on its own below, so that only the failing one fails
+            if not batch:
+                batch.extend(self._waiting())
         else:
             for write, result in zip(batch, results, strict=True):
                 write.result = result
             return
+        # run each on its own, so that only the failing one fails
         for write in batch:
             try:
                 with self.session_factory() as session, session.begin():

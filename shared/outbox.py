@@ -25,7 +25,7 @@ from sqlalchemy import BigInteger, Index, Integer, LargeBinary, String, event, f
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
 from shared import metrics
-from shared.db import READ_ONLY, UTCDateTime, among, defer_insert
+from shared.db import READ_ONLY, UNSYNCED, UTCDateTime, among, defer_insert
 from shared.events import encode_event
 from shared.kafka import KAFKA_HEADERS, make_producer
 
@@ -167,6 +167,8 @@ class OutboxRelay:
                         rows = list(session.execute(query, execution_options={READ_ONLY: True}))
                     done = self._send(rows)
                     with session.begin():
+                        # a mark lost in a power cut only republishes (consumers are idempotent)
+                        session.connection(execution_options={UNSYNCED: True})
                         self._mark(session, rows, done)
         if done:
             metrics.OUTBOX_PUBLISHED.labels(self.service).inc(len(done))

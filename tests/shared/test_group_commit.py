@@ -145,3 +145,35 @@ def test_a_lone_writer_does_not_wait_for_company(db: Any) -> None:
         assert writer.run(insert_name(f"s{i}")) == f"s{i}"
     assert time.monotonic() - started < 5
     assert len(commits) == 20
+
+
+def test_callers_who_arrive_while_the_leader_waits_for_the_writer_lock_share_its_commit(db: Any) -> None:
+    path, sessions, commits = db
+    writer = GroupCommitter(sessions)
+    held = threading.Event()
+    release = threading.Event()
+
+    def other_process_batch() -> None:  # another worker's transaction, holding the file's writer lock
+        with sessions() as session, session.begin():
+            session.connection()
+            held.set()
+            release.wait(10)
+
+    holder = threading.Thread(target=other_process_batch)
+    holder.start()
+    assert held.wait(5)
+    results: dict[str, Any] = {}
+    threads = [threading.Thread(target=lambda n=n: results.__setitem__(n, writer.run(insert_name(n))))
+               for n in ("first", "second", "third", "fourth")]
+    threads[0].start()  # becomes the leader and waits for the lock
+    time.sleep(0.2)
+    for thread in threads[1:]:
+        thread.start()  # they queue behind the waiting leader
+    time.sleep(0.2)
+    before = len(commits)
+    release.set()
+    for thread in threads + [holder]:
+        thread.join(10)
+    assert results == {n: n for n in ("first", "second", "third", "fourth")}
+    assert names_on_disk(path) == set(results)
+    assert len(commits) - before == 2  # the holder's commit, then one for all four
