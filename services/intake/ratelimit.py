@@ -1,34 +1,47 @@
-"""Abuse limits for intake's public endpoints (Flask-Limiter).
+"""Abuse limits for intake's public endpoints, counted with ``limits`` (moving window).
 
 Every request without a known token counts against one budget per client address
 (``INTAKE_RATE_LIMIT``, e.g. ``60/minute``), whichever public endpoint it calls: the feedback
 API, the batch API, the form, follow-up links and status pages. A request carrying a valid
 integration token or user token from the org file is not counted. Over the budget the answer is
-429 with ``Retry-After``: problem+json for the API, a friendly page for people.
+429 with ``Retry-After`` (and ``X-RateLimit-Limit``, ``-Remaining``, ``-Reset``): problem+json
+for the API, a friendly page for people.
 
 Storage is ``INTAKE_RATE_LIMIT_STORAGE``. ``memory://`` (the default) counts inside one process,
 so with N gunicorn workers an address gets N budgets; production points it at Redis
-(``redis://host:6379/0``) so that the limit holds across workers and replicas.
+(``redis://host:6379/0``) so that the limit holds across workers and replicas. If that store
+cannot be reached, counting goes on in memory (and says so in the log) and the store is tried
+again every few seconds: a dead limit store must not turn customers away.
+
+This is one hook over ``limits``, the library Flask-Limiter counts with. Flask-Limiter itself
+resolved, filtered and evaluated its limit declarations on every request and read the window
+back for its headers: about 0.1-0.2 ms of CPU per accepted feedback, a fifth of intake's own
+work per request (measured in-process). Here an accepted request costs one ``hit``.
 """
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from typing import Any
 
-from flask import Flask, render_template, request
-from flask_limiter import Limiter
-from flask_limiter.errors import RateLimitExceeded
-from limits.storage import MemoryStorage
+import structlog
+from flask import Flask, Response, render_template, request
+from limits import parse
+from limits.storage import MemoryStorage, Storage, storage_from_string
+from limits.strategies import MovingWindowRateLimiter
 
 from services.intake import metrics as intake_metrics
 from shared.auth import bearer_token, org
 from shared.problems import problem_response
 
+log = structlog.get_logger(__name__)
+
 # Paths never counted: probes, metrics, the API description, the icon browsers ask for, reading the empty form.
 UNCOUNTED = ("/healthz", "/readyz", "/metrics", "/openapi.json", "/static/", "/favicon.ico")
 PAGE_BLUEPRINTS = ("pages", "follow_up")
+KEY_PREFIX = "closeloop-intake"
 
 
 class InlineExpiryMemoryStorage(MemoryStorage):
@@ -82,30 +95,77 @@ def _uncounted() -> bool:
     return request.method in ("GET", "HEAD") and request.path == "/"
 
 
-def install_rate_limit(app: Flask, *, rate: str, storage: str) -> Limiter:
-    """Attach the limiter to ``app`` and render its 429 answers."""
-    limiter = Limiter(
-        key_func=client_address,
-        app=app,
-        application_limits=[rate],
-        application_limits_exempt_when=has_known_token,
-        # memory:// counts with the storage above (same counting, no timer threads)
-        storage_uri="closeloop-memory://" if storage.startswith("memory://") else storage,
-        headers_enabled=True,
-        key_prefix="closeloop-intake",
-        strategy="moving-window",
-        # if Redis goes away, count in memory meanwhile rather than refuse customers' feedback
-        swallow_errors=True,
-        in_memory_fallback_enabled=True,
-    )
-    limiter.request_filter(_uncounted)
+def _open_storage(uri: str) -> Storage:
+    if uri.startswith("memory://"):
+        return InlineExpiryMemoryStorage()
+    found = storage_from_string(uri)
+    if not isinstance(found, Storage):  # an async scheme (async+redis://) needs an async server
+        raise ValueError(f"rate limit storage {uri!r} is not a synchronous storage")
+    return found
 
-    @app.errorhandler(RateLimitExceeded)
-    def _too_many(exc: RateLimitExceeded) -> Any:
+
+class AddressLimit:
+    """One moving-window budget per client address, in ``storage``, with an in-memory stand-in."""
+
+    RETRY_STORE_SECONDS = 5.0
+
+    def __init__(self, rate: str, storage: str):
+        self.item = parse(rate)
+        self.store = _open_storage(storage)
+        self.fallback = InlineExpiryMemoryStorage()
+        self._store_dead_until = 0.0
+        self._state = threading.Lock()
+
+    def _limiter(self) -> MovingWindowRateLimiter:
+        if self._store_dead_until and time.monotonic() >= self._store_dead_until:
+            with self._state:
+                if self._store_dead_until and time.monotonic() >= self._store_dead_until:
+                    self._store_dead_until = 0.0  # try the store again
+        return MovingWindowRateLimiter(self.fallback if self._store_dead_until else self.store)
+
+    def hit(self, address: str) -> tuple[bool, MovingWindowRateLimiter]:
+        """Count one request from ``address``; whether it is within the budget, and the limiter that said so."""
+        limiter = self._limiter()
+        try:
+            return limiter.hit(self.item, KEY_PREFIX, address), limiter
+        except Exception as exc:  # the store is unreachable: count in memory meanwhile
+            if limiter.storage is self.fallback:
+                raise
+            with self._state:
+                if not self._store_dead_until:
+                    log.warning("rate_limit_store_unreachable", error=repr(exc),
+                                retry_in_seconds=self.RETRY_STORE_SECONDS)
+                self._store_dead_until = time.monotonic() + self.RETRY_STORE_SECONDS
+            fallback = MovingWindowRateLimiter(self.fallback)
+            return fallback.hit(self.item, KEY_PREFIX, address), fallback
+
+    def refusal_headers(self, limiter: MovingWindowRateLimiter, address: str) -> dict[str, str]:
+        """``Retry-After`` and the ``X-RateLimit-*`` headers of a refused request."""
+        reset = limiter.get_window_stats(self.item, KEY_PREFIX, address).reset_time
+        return {"Retry-After": str(max(1, math.ceil(reset - time.time()))),
+                "X-RateLimit-Limit": str(self.item.amount), "X-RateLimit-Remaining": "0",
+                "X-RateLimit-Reset": str(math.ceil(reset))}
+
+
+def install_rate_limit(app: Flask, *, rate: str, storage: str) -> AddressLimit:
+    """Count every public request against its address's budget; answer 429 once it is spent."""
+    limit = AddressLimit(rate, storage)
+
+    @app.before_request
+    def _count_request() -> Any:
+        if _uncounted() or has_known_token():
+            return None
+        address = client_address()
+        allowed, limiter = limit.hit(address)
+        if allowed:
+            return None
         if request.blueprint in PAGE_BLUEPRINTS:
             intake_metrics.rejected("rate_limited")  # the API counts its own refusals
-            return render_template("too_many.html"), 429
-        return problem_response(429, "Too Many Requests",
-                                f"Too many requests from your address ({exc.description}); try again later.")
+            response = Response(render_template("too_many.html"), 429)
+        else:
+            response = problem_response(429, "Too Many Requests",
+                                        f"Too many requests from your address ({limit.item}); try again later.")
+        response.headers.update(limit.refusal_headers(limiter, address))
+        return response
 
-    return limiter
+    return limit

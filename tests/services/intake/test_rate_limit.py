@@ -104,3 +104,36 @@ def test_the_memory_storage_window_moves_on_and_old_entries_are_dropped(monkeypa
     storage.incr("other", 10)  # any count after a second has passed drops what has expired
     assert all(not entries for entries in storage.events.values())
     assert not any(key.startswith("LIMITER/a/") for key in storage.storage)
+
+
+def test_counting_moves_to_memory_while_the_store_is_down_and_back_once_it_answers(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import time
+
+    from limits.storage import MemoryStorage
+
+    from services.intake.ratelimit import AddressLimit
+
+    class Flaky(MemoryStorage):
+        """A store that can be switched off, as a Redis restart would."""
+
+        down = False
+
+        def acquire_entry(self, *args: Any, **kwargs: Any) -> bool:
+            if self.down:
+                raise ConnectionError("store unreachable")
+            return super().acquire_entry(*args, **kwargs)
+
+    clock = [1_000.0]
+    monkeypatch.setattr(time, "monotonic", lambda: clock[0])
+    limit = AddressLimit("2/minute", "memory://")
+    store = limit.store = Flaky()
+    assert limit.hit("10.0.0.1")[0] and limit.hit("10.0.0.1")[0]
+    store.down = True
+    allowed, limiter = limit.hit("10.0.0.9")
+    assert allowed and limiter.storage is limit.fallback  # counted in memory, not refused, not an error
+    assert limit.hit("10.0.0.9")[0] and not limit.hit("10.0.0.9")[0]
+    store.down = False
+    clock[0] += AddressLimit.RETRY_STORE_SECONDS + 1
+    allowed, limiter = limit.hit("10.0.0.1")
+    assert limiter.storage is store and not allowed  # back on the store, which still holds the two earlier hits
