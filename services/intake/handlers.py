@@ -38,9 +38,18 @@ class IdempotencyConflict(Exception):
     """The Idempotency-Key was used before with a different body."""
 
 
+@dataclass(frozen=True, slots=True)
+class Receipt:
+    """What the answer to a new submission needs of its feedback, without an ORM instance."""
+
+    id: str
+    status_token: str
+    source: str
+
+
 @dataclass(frozen=True)
 class Accepted:
-    feedback: Feedback
+    feedback: Feedback | Receipt  # the stored feedback, or the receipt of one just queued for insert
     duplicate: bool
     duplicate_kind: str | None = None  # "idempotency_key" or "external_id" when a repeat
 
@@ -85,7 +94,7 @@ class Prepared:
     """A new feedback's rows, built before its transaction: the feedback row, its answer object, its outbox row."""
 
     row: dict[str, Any]
-    feedback: Feedback
+    feedback: Receipt
     outbox: dict[str, Any]
 
 
@@ -121,12 +130,11 @@ def prepare_feedback(data: dict[str, Any], *, idempotency_key: str | None, now: 
         "idempotency_key": idempotency_key,
         "request_hash": request_fingerprint(data) if idempotency_key else None,
     }
-    feedback = Feedback(**row, event_id="")
     event = events.make_event(type=events.FEEDBACK_RECEIVED, source="/intake", subject=feedback_id,
-                              data=event_data(feedback), now=now)
-    feedback.event_id = event["id"]
+                              data=event_data(row), now=now)
     table_row = {FEEDBACK_COLUMNS[k]: v for k, v in row.items()} | {"event_id": event["id"]}
-    return Prepared(table_row, feedback, outbox_row(topic=topics.FEEDBACK_RECEIVED, event=event, now=now))
+    return Prepared(table_row, Receipt(feedback_id, row["status_token"], row["source"]),
+                    outbox_row(topic=topics.FEEDBACK_RECEIVED, event=event, now=now))
 
 
 def accept_feedback(session: Session, data: dict[str, Any], *, idempotency_key: str | None,
@@ -214,25 +222,25 @@ def _as_dict(messages: Any) -> dict[str, Any]:
     return messages if isinstance(messages, dict) else {"_schema": messages}
 
 
-def event_data(feedback: Feedback) -> dict[str, Any]:
-    """The ``feedback.received`` data for a stored feedback."""
-    customer = {k: v for k, v in (("id", feedback.customer_id), ("email", feedback.customer_email),
-                                  ("name", feedback.customer_name)) if v is not None}
+def event_data(row: dict[str, Any]) -> dict[str, Any]:
+    """The ``feedback.received`` data for a feedback's row (attribute names, as :func:`prepare_feedback` builds it)."""
+    customer = {k: v for k, v in (("id", row["customer_id"]), ("email", row["customer_email"]),
+                                  ("name", row["customer_name"])) if v is not None}
     return {
-        "id": feedback.id,
-        "received_at": feedback.received_at,
-        "source": feedback.source,
-        "survey": {"metric": feedback.metric, "score": feedback.score} if feedback.metric else None,
-        "rating": feedback.rating,
-        "comment": feedback.comment,
+        "id": row["id"],
+        "received_at": row["received_at"],
+        "source": row["source"],
+        "survey": {"metric": row["metric"], "score": row["score"]} if row["metric"] else None,
+        "rating": row["rating"],
+        "comment": row["comment"],
         "customer": customer or None,
-        "touchpoint": feedback.touchpoint,
-        "product": feedback.product,
-        "locale": feedback.locale,
-        "external_id": feedback.external_id,
-        "submitted_at": feedback.submitted_at,
-        "metadata": feedback.extra,
-        "in_reply_to": feedback.in_reply_to,
+        "touchpoint": row["touchpoint"],
+        "product": row["product"],
+        "locale": row["locale"],
+        "external_id": row["external_id"],
+        "submitted_at": row["submitted_at"],
+        "metadata": row["extra"],
+        "in_reply_to": row["in_reply_to"],
     }
 
 

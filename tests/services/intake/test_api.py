@@ -124,3 +124,19 @@ def test_health_ready_metrics_and_openapi(client: Any) -> None:
     assert b"closeloop_http_requests_total" in client.get("/metrics").data
     spec = client.get("/openapi.json").get_json()
     assert "/api/v1/feedback" in spec["paths"]
+
+
+def test_links_name_the_host_and_prefix_the_request_came_through_or_the_public_url(make_intake: Any) -> None:
+    app = make_intake().create_app()
+    client = app.test_client()
+    direct = client.post("/api/v1/feedback", json=NEGATIVE, base_url="http://intake.local:8001").get_json()
+    proxied = client.post("/api/v1/feedback", json=NEGATIVE, base_url="https://example.org/feedback/").get_json()
+    assert direct["links"]["self"] == f"http://intake.local:8001/api/v1/feedback/{direct['id']}"
+    assert proxied["links"]["self"] == f"https://example.org/feedback/api/v1/feedback/{proxied['id']}"
+    assert proxied["links"]["status_page"].startswith("https://example.org/feedback/status/")
+    # each link leads to what it names
+    assert client.get(direct["links"]["status_page"].replace("http://intake.local:8001", "")).status_code == 200
+    public = make_intake(INTAKE_PUBLIC_URL="https://feedback.example.com").create_app().test_client()
+    answer = public.post("/api/v1/feedback", json=NEGATIVE).get_json()
+    assert answer["links"]["self"] == f"https://feedback.example.com/api/v1/feedback/{answer['id']}"
+    assert answer["links"]["status_page"].startswith("https://feedback.example.com/status/")
