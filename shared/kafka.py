@@ -27,10 +27,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 import structlog
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from shared import metrics
+from shared.bulk import insert_rows
 from shared.db import among
 from shared.events import CONTENT_TYPE, Event, InvalidEvent, decode_event
 from shared.topics import dlq
@@ -224,8 +225,8 @@ class ConsumerLoop:
                     except (RejectedEvent, InvalidEvent) as exc:
                         rejected.append((record, f"rejected by handler: {exc}"))
                         outcomes.append((record.topic, "rejected"))
-            if fresh:
-                session.execute(insert(model), [{"event_id": i, "processed_at": now} for i in fresh])
+            # on the session's connection: the ORM's bulk insert did the same with more work per row
+            insert_rows(session.connection(), model.__table__, [{"event_id": i, "processed_at": now} for i in fresh])
         return outcomes
 
     def _hook(self, session: Session, events: list[Event]) -> AbstractContextManager[object]:

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar, cast
 
-from sqlalchemy import Table, insert
+from sqlalchemy import Table
 from sqlalchemy.orm import Session
 
 from services.triage import sla
@@ -19,6 +19,7 @@ from services.triage.calendar import WALL_CLOCK, Calendar
 from services.triage.classifier import NaiveBayes
 from services.triage.models import Feedback, Outbox, Ticket, TimelineEntry
 from shared import events, topics
+from shared.bulk import insert_rows
 from shared.org import Org, User
 from shared.outbox import add_event, outbox_row
 
@@ -165,6 +166,8 @@ _PENDING = "closeloop.triage.pending_rows"
 _TICKET_COLUMNS = tuple(c.key for c in cast(Table, Ticket.__table__).columns)
 _FEEDBACK_COLUMNS = tuple(c.key for c in cast(Table, Feedback.__table__).columns)
 _COLUMNS: dict[type[Any], tuple[str, ...]] = {Ticket: _TICKET_COLUMNS, Feedback: _FEEDBACK_COLUMNS}
+_UNSET = {model: dict.fromkeys(columns) for model, columns in _COLUMNS.items()}  # every column None
+_COLUMN_SETS = {model: frozenset(columns) for model, columns in _COLUMNS.items()}
 Model = TypeVar("Model", Ticket, Feedback)
 
 
@@ -180,12 +183,10 @@ class Draft:
     __slots__ = ("__dict__", "model")
 
     def __init__(self, model: type[Any], values: dict[str, Any]):
-        columns = _COLUMNS[model]
-        unknown = values.keys() - set(columns)
-        if unknown:
-            raise TypeError(f"not columns of {model.__name__}: {sorted(unknown)}")
+        if not values.keys() <= _COLUMN_SETS[model]:
+            raise TypeError(f"not columns of {model.__name__}: {sorted(values.keys() - _COLUMN_SETS[model])}")
         self.model = model
-        self.__dict__.update(dict.fromkeys(columns))
+        self.__dict__.update(_UNSET[model])
         self.__dict__.update(values)
 
 
@@ -245,9 +246,8 @@ class PendingRows:
         connection = session.connection()
         for model, rows in ((Feedback, self.feedback), (Ticket, self.tickets), (TimelineEntry, self.timeline),
                             (Outbox, self.outbox)):
-            if rows:
-                # real INSERTs on each table (its triggers fire), one statement for all the rows
-                connection.execute(insert(cast(Table, model.__table__)), rows)
+            # real INSERTs on each table (its triggers fire), one statement for all the rows
+            insert_rows(connection, cast(Table, model.__table__), rows)
         if self.outbox:
             session.info["outbox_pending"] = True  # wakes the outbox relay after the commit
         self.feedback, self.tickets, self.timeline, self.outbox = [], [], [], []
