@@ -224,9 +224,13 @@ def envelope_of(event: Event) -> dict:
                      time=event.time, data=schema.dump(event.data) if schema is not None else event.data)
 
 
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+# what json.dumps with these options would build anew for every event
+
+
 def encode_event(event: dict) -> bytes:
     """Serialise an envelope for the wire."""
-    return json.dumps(event, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    return _ENCODER.encode(event).encode("utf-8")
 
 
 def decode_event(raw: bytes | None) -> Event:

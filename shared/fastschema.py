@@ -90,10 +90,16 @@ def _field_loader(field: Any) -> Loader:  # the exact field classes below, check
     raise NotCompilable(f"{kind.__name__} field")
 
 
+def _dump_string(value: Any) -> Any:
+    if type(value) is str:  # nearly always: no conversion
+        return value
+    return value.decode("utf-8") if isinstance(value, bytes) else str(value)
+
+
 def _field_dumper(field: Any) -> Dumper:
     kind = type(field)
     if kind is fields.String:
-        return lambda value: value.decode("utf-8") if isinstance(value, bytes) else str(value)
+        return _dump_string
     if kind is fields.Integer and not field.as_string:
         return int
     if kind is fields.Float and not field.as_string:

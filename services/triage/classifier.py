@@ -7,6 +7,7 @@ a few counters, never a retraining.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 import threading
@@ -33,10 +34,18 @@ def stem(word: str) -> str:
     return word.rstrip("e") if len(word) > 4 else word
 
 
+@functools.lru_cache(maxsize=1 << 16)
+def _term(word: str) -> str | None:
+    # A pure function of one word, and complaints repeat their words: stemming each word anew
+    # was a fifth of a root-cause suggestion. Bounded, so that ever-new words (order numbers) only
+    # evict old ones.
+    stemmed = stem(word.replace("'", ""))
+    return stemmed if stemmed not in STOP and len(stemmed) > 1 else None
+
+
 def tokens(text: str) -> list[str]:
     """Stemmed words and adjacent-word bigrams of ``text``."""
-    words = [stem(w.replace("'", "")) for w in TOKEN.findall(text.lower())]
-    kept = [w for w in words if w not in STOP and len(w) > 1]
+    kept = [term for term in map(_term, TOKEN.findall(text.lower())) if term is not None]
     bigrams = [f"{a}_{b}" for a, b in zip(kept, kept[1:], strict=False)]
     return kept + bigrams
 
@@ -52,6 +61,7 @@ class NaiveBayes:
         self.vocabulary: set[str] = set()
         # token → {label: log(count + alpha) - log(alpha)}: what seeing the token adds to each label that has it
         self._boost: dict[str, dict[str, float]] = {}
+        self._terms: tuple[tuple[str, ...], list[tuple[str, float, float]]] | None = None
         self.last_example_id = 0  # the newest confirmed example (database row id) learned so far
         self._lock = threading.Lock()
 
@@ -65,6 +75,7 @@ class NaiveBayes:
             self.totals[label] += len(found) * weight
             self.docs[label] += weight
             self.vocabulary.update(found)
+            self._terms = None
             floor = math.log(self.alpha)
             for token in set(found):
                 self._boost.setdefault(token, {})[label] = math.log(bag[token] + self.alpha) - floor
@@ -84,13 +95,11 @@ class NaiveBayes:
         found_all = tokens(text)
         with self._lock:
             found = [t for t in found_all if t in self.vocabulary]
-            candidates = [lbl for lbl in (labels if labels is not None else self.counts) if self.docs[lbl] > 0]
-            if not found or not candidates:
+            terms = self._label_terms(tuple(labels if labels is not None else self.counts))
+            if not found or not terms:
                 return {}
-            all_docs = sum(self.docs[lbl] for lbl in candidates)
-            size, n, floor = len(self.vocabulary), len(found), math.log(self.alpha)
-            logs = {label: math.log(self.docs[label] / all_docs)
-                    + n * (floor - math.log(self.totals[label] + self.alpha * size)) for label in candidates}
+            n = len(found)
+            logs = {label: prior + n * per_token for label, prior, per_token in terms}
             for token in found:
                 for label, boost in self._boost[token].items():
                     if label in logs:
@@ -99,3 +108,19 @@ class NaiveBayes:
         exps = {label: math.exp(value - top) for label, value in logs.items()}
         norm = sum(exps.values())
         return {label: value / norm for label, value in exps.items()}
+
+    def _label_terms(self, labels: tuple[str, ...]) -> list[tuple[str, float, float]]:
+        """``(label, log P(label), log(α / (total(label) + α·|V|)))`` of the labels with examples.
+
+        They change only when the model learns, which forgets them; worked out anew for every
+        text they were a third of :meth:`probabilities`. Called with the lock held.
+        """
+        if self._terms is not None and self._terms[0] == labels:
+            return self._terms[1]
+        candidates = [lbl for lbl in labels if self.docs[lbl] > 0]
+        all_docs = sum(self.docs[lbl] for lbl in candidates)
+        size, floor = len(self.vocabulary), math.log(self.alpha)
+        terms = [(label, math.log(self.docs[label] / all_docs),
+                  floor - math.log(self.totals[label] + self.alpha * size)) for label in candidates]
+        self._terms = (labels, terms)
+        return terms

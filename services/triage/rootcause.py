@@ -78,7 +78,11 @@ def keyword_scores(text: str, keywords: dict[str, tuple[str, ...]]) -> dict[str,
     scores: dict[str, int] = {}
     for code, terms in keywords.items():
         # every match of the pattern starts with one of the terms: no term in the text, no match
-        if not terms or not any(term in words for term in terms):
+        # (a plain loop: a generator per cause was half the time of this function)
+        for term in terms:
+            if term in words:
+                break
+        else:
             continue
         pattern = _keyword_pattern(terms)
         found = {match.lastindex for match in pattern.finditer(words)}

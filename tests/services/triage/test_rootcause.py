@@ -87,3 +87,15 @@ def test_repeated_cause_on_one_touchpoint_raises_one_spike(make_triage: Any, db_
     assert client.get("/api/v1/spikes", headers={"Authorization": "Bearer dev-ana"}).status_code == 403
     listed = client.get("/api/v1/spikes", headers={"Authorization": "Bearer dev-ceo"}).get_json()
     assert [(s["root_cause"], s["touchpoint"]) for s in listed] == [("billing_payment", "checkout")]
+
+
+def test_a_learned_example_counts_at_once_for_a_classifier_already_in_use() -> None:
+    org = load_org(ORG)
+    labels = list(rootcause.keywords_for(org))
+    text = "the gizmo whirrs and blinks purple"
+    used = rootcause.new_classifier(org)
+    before = used.probabilities(text, labels=labels)
+    used.learn(text, "product_defect")
+    fresh = rootcause.new_classifier(org)
+    fresh.learn(text, "product_defect")
+    assert used.probabilities(text, labels=labels) == fresh.probabilities(text, labels=labels) != before
