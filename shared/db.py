@@ -24,6 +24,8 @@ from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.types import TypeDecorator
 
+from shared.bulk import insert_rows
+
 
 def among(session: Session, column: Any, values: Any) -> ColumnElement[bool]:
     """``column IN values`` for a batch of keys, planned as an index lookup on PostgreSQL whatever its statistics.
@@ -246,7 +248,7 @@ def flush_inserts(session: Session) -> None:
     if pending:
         connection = session.connection()
         for table, rows in pending.items():
-            connection.execute(table.insert(), rows)
+            insert_rows(connection, table, rows)
 
 
 def _forget_inserts(session: Session) -> None:
