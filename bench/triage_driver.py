@@ -76,7 +76,8 @@ def main() -> int:
 def count_tickets(triage: Triage) -> int:
     """Tickets in the database, whichever driver made them (a reader: on SQLite it takes no writer lock)."""
     with triage.sessions() as session:
-        return session.scalar(select(func.count(Ticket.id)), execution_options={READ_ONLY: True}) or 0
+        # count(*), not count(id): answered from the smallest index; it runs beside the consumer it times
+        return session.scalar(select(func.count()).select_from(Ticket), execution_options={READ_ONLY: True}) or 0
 
 
 if __name__ == "__main__":
