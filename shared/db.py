@@ -6,16 +6,13 @@ pieces they have in common. The caller (request, consumer loop or job) owns the 
 
 from __future__ import annotations
 
-import collections
 import fcntl
 import os
 import sqlite3
-import threading
 import weakref
-from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from sqlalchemy import DateTime, String, Table, any_, bindparam, create_engine, event, text
 from sqlalchemy.dialects.postgresql import ARRAY
@@ -110,8 +107,8 @@ class WriterLockedConnection(sqlite3.Connection):
             self.holding = True
         try:
             if not synced and self.synchronous != "NORMAL":
+                self.unsynced = True  # first: whatever happens next, release() restores the setting
                 self.execute("PRAGMA synchronous=NORMAL")
-                self.unsynced = True
             self.execute("BEGIN IMMEDIATE")
         except BaseException:
             self.release()
@@ -119,16 +116,23 @@ class WriterLockedConnection(sqlite3.Connection):
 
     def release(self) -> None:
         """Let the next writer in (called once the transaction is over)."""
-        if self.unsynced:
-            self.unsynced = False
-            self.execute(f"PRAGMA synchronous={self.synchronous}")
-        if self.holding and self.lock_fd is not None:
-            self.holding = False
-            fcntl.flock(self.lock_fd, fcntl.LOCK_UN)
+        try:
+            # SQLite refuses the pragma inside a transaction; then the rollback that follows restores it
+            if self.unsynced and not self.in_transaction:
+                self.execute(f"PRAGMA synchronous={self.synchronous}")
+                self.unsynced = False
+        finally:
+            if self.holding and self.lock_fd is not None:
+                self.holding = False
+                fcntl.flock(self.lock_fd, fcntl.LOCK_UN)
 
     def commit(self) -> None:
         try:
             super().commit()
+        except BaseException:
+            if self.in_transaction:  # a failed COMMIT (a deferred constraint) leaves it open: end it here
+                super().rollback()
+            raise
         finally:
             self.release()
 
@@ -139,6 +143,7 @@ class WriterLockedConnection(sqlite3.Connection):
             self.release()
 
     def close(self) -> None:
+        self.unsynced = False  # the setting goes with the connection
         try:
             super().close()
         finally:
@@ -155,7 +160,7 @@ def make_engine(url: str, *, durable_commits: bool = False, **kwargs: Any) -> En
     process, but a power cut or an OS crash may lose the last commits before a checkpoint.
     ``durable_commits=True`` (``synchronous=FULL``) syncs the log at every commit, so a
     commit that returned survives those too; it costs about 1 ms per commit here, which group
-    commit (:class:`GroupCommitter`) shares among the requests of a batch.
+    commit (:class:`shared.group_commit.GroupCommitter`) shares among the requests of a batch.
     """
     engine = _make_engine(url, synchronous="FULL" if durable_commits else "NORMAL", **kwargs)
     # gunicorn forks its workers after start-up work (e.g. syncing assignees) has opened pooled
@@ -267,119 +272,3 @@ class ProcessedEventMixin:
     __tablename__ = "processed_events"
     event_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     processed_at: Mapped[datetime] = mapped_column(UTCDateTime())
-
-
-T = TypeVar("T")
-_UNANSWERED = object()
-
-
-class _Write:
-    """One caller's unit of work in the group-commit queue, and what became of it."""
-
-    __slots__ = ("work", "alone", "done", "result", "error", "ready")
-
-    def __init__(self, work: Callable[[Session], Any], alone: Callable[[Session], Any]):
-        self.work = work
-        self.alone = alone
-        self.done = False
-        self.result: Any = _UNANSWERED
-        self.error: BaseException | None = None
-        self.ready = threading.Condition()
-
-
-class GroupCommitter:
-    """Commits the writes of concurrent callers together, in one transaction.
-
-    SQLite has one writer per file, and each transaction pays for taking the writer lock,
-    ``BEGIN IMMEDIATE``, a flush and ``COMMIT``. Under load, callers of :meth:`run` queue up;
-    the first in the queue becomes the leader, runs every queued unit of work in one session
-    and one transaction, commits, and then answers each caller (the next caller in the queue
-    leads the next batch). With no concurrency a batch is just the caller's own write, with no
-    added wait. Every caller returns only after its own writes are committed. If anything in
-    a batch fails (a unit of work raises, or the commit), the batch is rolled back and each
-    unit is run again on its own, in its own transaction, so that one bad write fails only its
-    own caller. Leaders are the callers' own threads (there is no background thread), so a
-    server's graceful shutdown, which waits for requests in flight, also waits for their batch.
-    """
-
-    def __init__(self, session_factory: sessionmaker[Session], *, max_batch: int = 64):
-        self.session_factory = session_factory
-        self.max_batch = max_batch
-        self._queue: collections.deque[_Write] = collections.deque()
-        self._lock = threading.Lock()
-
-    def run(self, work: Callable[[Session], T], *, alone: Callable[[Session], T] | None = None) -> T:
-        """Run ``work(session)`` in a shared transaction and return its result once committed.
-
-        ``alone`` (default: ``work``) is what runs if the shared attempt fails; it gets a
-        transaction of its own. Units of work must not commit, and must not depend on the
-        calling thread (another caller's thread may run them).
-        """
-        write = _Write(work, alone or work)
-        with write.ready:
-            with self._lock:
-                self._queue.append(write)
-                leader = self._queue[0] is write
-            while not leader and not write.done:
-                write.ready.wait()
-                with self._lock:
-                    leader = not write.done and self._queue[0] is write
-        if not write.done:
-            self._lead()
-        if write.error is not None:
-            raise write.error
-        return write.result  # type: ignore[no-any-return]
-
-    def _lead(self) -> None:
-        batch: list[_Write] = []  # filled by _commit once it holds the writer lock
-        try:
-            self._commit(batch)
-        except BaseException as exc:  # e.g. the worker is being aborted: nobody may be told "stored"
-            if not batch:
-                batch.extend(self._waiting())
-            for write in batch:
-                if write.result is _UNANSWERED and write.error is None:
-                    write.error = exc
-            raise
-        finally:
-            with self._lock:
-                for _ in batch:
-                    self._queue.popleft()
-                following = self._queue[0] if self._queue else None
-            for write in batch:
-                with write.ready:
-                    write.done = True
-                    write.ready.notify()
-            if following is not None:
-                with following.ready:
-                    following.ready.notify()
-
-    def _waiting(self) -> list[_Write]:
-        """The next batch: the queue's head (this leader's own write) and those behind it."""
-        with self._lock:
-            return [self._queue[i] for i in range(min(len(self._queue), self.max_batch))]
-
-    def _commit(self, batch: list[_Write]) -> None:
-        try:
-            with self.session_factory() as session, session.begin():
-                # Begin first: on SQLite that waits for the file's writer lock (held by another
-                # process's batch, or the outbox relay's mark), and every caller who queues
-                # meanwhile joins this batch. Choosing the batch before that wait left them all
-                # for the next batch, and its own synced commit.
-                session.connection()
-                batch.extend(self._waiting())
-                results = [write.work(session) for write in batch]
-        except Exception:
-            if not batch:
-                batch.extend(self._waiting())
-        else:
-            for write, result in zip(batch, results, strict=True):
-                write.result = result
-            return
-        # run each on its own, so that only the failing one fails
-        for write in batch:
-            try:
-                with self.session_factory() as session, session.begin():
-                    write.result = write.alone(session)
-            except BaseException as exc:
-                write.error = exc

@@ -166,10 +166,11 @@ class OutboxRelay:
                     with session.begin():
                         rows = list(session.execute(query, execution_options={READ_ONLY: True}))
                     done = self._send(rows)
-                    with session.begin():
-                        # a mark lost in a power cut only republishes (consumers are idempotent)
-                        session.connection(execution_options={UNSYNCED: True})
-                        self._mark(session, rows, done)
+                    if done:
+                        with session.begin():
+                            # a mark lost in a power cut only republishes (consumers are idempotent)
+                            session.connection(execution_options={UNSYNCED: True})
+                            self._mark(session, rows, done)
         if done:
             metrics.OUTBOX_PUBLISHED.labels(self.service).inc(len(done))
         if len(done) < len(rows):

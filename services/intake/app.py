@@ -12,7 +12,8 @@ from services.intake.config import IntakeSettings, load_settings
 from services.intake.models import Outbox, ProcessedEvent
 from services.intake.ratelimit import install_rate_limit
 from shared import events, topics
-from shared.db import GroupCommitter, make_engine, make_session_factory
+from shared.db import make_engine, make_session_factory
+from shared.group_commit import GroupCommitter
 from shared.kafka import ConsumerLoop
 from shared.org import load_org
 from shared.outbox import OutboxRelay

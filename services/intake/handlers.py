@@ -103,7 +103,7 @@ def prepare_feedback(data: dict[str, Any], *, idempotency_key: str | None, now: 
 
     This is most of a submission's work (ids, status token, the event and its encoding) and needs
     no database, so the web API does it in the request's own thread, before the shared SQLite
-    transaction (:class:`shared.db.GroupCommitter`) that only checks for a repeat and inserts.
+    transaction (:class:`shared.group_commit.GroupCommitter`) that only checks for a repeat and inserts.
     """
     survey = data.get("survey") or {}
     customer = data.get("customer") or {}

@@ -1,4 +1,4 @@
-"""Group commit (``shared.db.GroupCommitter``): concurrent writers share a transaction, each
+"""Group commit (``shared.group_commit.GroupCommitter``): concurrent writers share a transaction, each
 is answered only once its own write is committed, and one failing write fails only its caller."""
 
 from __future__ import annotations
@@ -15,7 +15,8 @@ from sqlalchemy import Column, Integer, MetaData, String, Table, event, func, in
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from shared.db import GroupCommitter, defer_insert, make_engine, make_session_factory
+from shared.db import defer_insert, make_engine, make_session_factory
+from shared.group_commit import GroupCommitter
 
 metadata = MetaData()
 items = Table("items", metadata, Column("id", Integer, primary_key=True), Column("name", String, unique=True))
