@@ -57,20 +57,25 @@ def insert_rows(connection: Connection, table: Table, rows: Sequence[dict[str, A
     if not rows:
         return
     statement = _statement(connection.dialect, table, tuple(rows[0]))
-    # per timestamp column: each value met so far -> its parameter
-    memos: list[dict[datetime, Any] | None] = [{} if is_timestamp else None for _, _, is_timestamp in statement.plan]
+    # per timestamp column: each (value, its zone) met so far -> its parameter
+    memos: list[dict[tuple[datetime, Any], Any] | None] = [
+        {} if is_timestamp else None for _, _, is_timestamp in statement.plan]
     positional = connection.dialect.positional
     params: list[Any] = []
     for row in rows:
         values = []
         for (key, processor, _), memo in zip(statement.plan, memos, strict=True):
             value = row[key]
-            if processor is not None and value is not None:
+            # None too, as SQLAlchemy does: a JSON column stores it as JSON null, not SQL NULL
+            if processor is not None:
                 if memo is not None and type(value) is datetime:
-                    # a pure function of the instant, and equal aware datetimes are the same instant
-                    if value not in memo:
-                        memo[value] = processor(value)
-                    value = memo[value]
+                    # equal instants in the same zone have the same fields, so whatever the
+                    # processor does with them (UTC conversion, or formatting the wall clock)
+                    # gives the same parameter
+                    memo_key = (value, value.tzinfo)
+                    if memo_key not in memo:
+                        memo[memo_key] = processor(value)
+                    value = memo[memo_key]
                 else:
                     value = processor(value)
             values.append(value)

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from typing import Any, cast
 
 import pytest
-from sqlalchemy import Table, insert, select
+from sqlalchemy import Table, insert, select, text
 
 from services.triage.models import Feedback, Outbox, Ticket, TimelineEntry
 from shared.bulk import insert_rows
@@ -67,8 +67,13 @@ def test_rows_read_back_as_sqlalchemys_insert_stores_them(db_url: Any) -> None:
         insert_rows(connection, TABLES[0], [])
     with engine.connect() as connection:
         ours, theirs = stored(connection, "ours"), stored(connection, "theirs")
+        # reading back turns JSON null and SQL NULL alike into None: count SQL NULLs in the database
+        sql_nulls = {tag: connection.execute(text(
+            "SELECT count(*) FROM ticket_timeline WHERE detail IS NULL AND ticket_id LIKE :tag"),
+            {"tag": f"{tag}-%"}).scalar_one() for tag in ("ours", "theirs")}
     engine.dispose()
     assert ours == theirs
+    assert sql_nulls["ours"] == sql_nulls["theirs"]
     assert [len(rows) for rows in ours.values()] == [60, 60, 60, 60]
 
 
