@@ -224,8 +224,8 @@ def envelope_of(event: Event) -> dict:
                      time=event.time, data=schema.dump(event.data) if schema is not None else event.data)
 
 
-_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 # what json.dumps with these options would build anew for every event
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 
 
 def encode_event(event: dict) -> bytes:

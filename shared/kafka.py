@@ -225,8 +225,10 @@ class ConsumerLoop:
                     except (RejectedEvent, InvalidEvent) as exc:
                         rejected.append((record, f"rejected by handler: {exc}"))
                         outcomes.append((record.topic, "rejected"))
-            # on the session's connection: the ORM's bulk insert did the same with more work per row
-            insert_rows(session.connection(), model.__table__, [{"event_id": i, "processed_at": now} for i in fresh])
+            if fresh:
+                # on the session's connection: the ORM's bulk insert did the same with more work per row
+                insert_rows(session.connection(), model.__table__,
+                            [{"event_id": i, "processed_at": now} for i in fresh])
         return outcomes
 
     def _hook(self, session: Session, events: list[Event]) -> AbstractContextManager[object]:
