@@ -28,7 +28,7 @@ from typing import Any
 
 import structlog
 from flask import Flask, Response, render_template, request
-from limits import parse
+from limits import RateLimitItem, parse_many
 from limits.storage import MemoryStorage, Storage, storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 
@@ -55,6 +55,8 @@ class InlineExpiryMemoryStorage(MemoryStorage):
     does it on the request's own thread; a concurrent one skips it.
     """
 
+    # a scheme of its own: limits registers every storage class by its schemes, and a subclass
+    # inheriting ``memory`` would take memory:// over for everyone
     STORAGE_SCHEME = ["closeloop-memory"]
     EXPIRE_EVERY_SECONDS = 1.0
 
@@ -90,60 +92,87 @@ def client_address() -> str:
 
 
 def _uncounted() -> bool:
+    if request.endpoint is None:  # no such page (a 404 or 405): nothing was served to count
+        return True
     if request.path.startswith(UNCOUNTED):
         return True
     return request.method in ("GET", "HEAD") and request.path == "/"
 
 
+STORE_TIMEOUT_SECONDS = 0.5
+
+
 def _open_storage(uri: str) -> Storage:
     if uri.startswith("memory://"):
         return InlineExpiryMemoryStorage()
-    found = storage_from_string(uri)
+    options = {}
+    if uri.split("://", 1)[0] in ("redis", "rediss"):
+        # a store that does not answer (a partition, not a refusal) must not hold requests for long
+        options = {"socket_connect_timeout": STORE_TIMEOUT_SECONDS, "socket_timeout": STORE_TIMEOUT_SECONDS}
+    found = storage_from_string(uri, **options)
     if not isinstance(found, Storage):  # an async scheme (async+redis://) needs an async server
         raise ValueError(f"rate limit storage {uri!r} is not a synchronous storage")
     return found
 
 
 class AddressLimit:
-    """One moving-window budget per client address, in ``storage``, with an in-memory stand-in."""
+    """Moving-window budgets per client address, in ``storage``, with an in-memory stand-in.
+
+    ``rate`` may name several limits (``10/second;500/hour``); a request must fit all of them.
+    While the store cannot be reached, requests are counted in memory; every
+    :attr:`RETRY_STORE_SECONDS` one request tries the store again, and the others stay in memory
+    until it answers.
+    """
 
     RETRY_STORE_SECONDS = 5.0
 
     def __init__(self, rate: str, storage: str):
-        self.item = parse(rate)
+        self.items = parse_many(rate)
         self.store = _open_storage(storage)
-        self.fallback = InlineExpiryMemoryStorage()
+        # counting in memory cannot fail, so memory:// needs no stand-in
+        self.fallback = self.store if storage.startswith("memory://") else InlineExpiryMemoryStorage()
+        self._on_store = MovingWindowRateLimiter(self.store)
+        self._in_memory = MovingWindowRateLimiter(self.fallback)
         self._store_dead_until = 0.0
-        self._state = threading.Lock()
+        self._probe = threading.Lock()
 
-    def _limiter(self) -> MovingWindowRateLimiter:
-        if self._store_dead_until and time.monotonic() >= self._store_dead_until:
-            with self._state:
-                if self._store_dead_until and time.monotonic() >= self._store_dead_until:
-                    self._store_dead_until = 0.0  # try the store again
-        return MovingWindowRateLimiter(self.fallback if self._store_dead_until else self.store)
-
-    def hit(self, address: str) -> tuple[bool, MovingWindowRateLimiter]:
-        """Count one request from ``address``; whether it is within the budget, and the limiter that said so."""
-        limiter = self._limiter()
+    def hit(self, address: str) -> RateLimitItem | None:
+        """Count one request from ``address``: ``None`` if it fits its budgets, else the limit it is over."""
+        probing = False
+        if self._store_dead_until:
+            if time.monotonic() < self._store_dead_until or not self._probe.acquire(blocking=False):
+                return self._count(self._in_memory, address)
+            probing = True
         try:
-            return limiter.hit(self.item, KEY_PREFIX, address), limiter
+            over = self._count(self._on_store, address)
         except Exception as exc:  # the store is unreachable: count in memory meanwhile
-            if limiter.storage is self.fallback:
-                raise
-            with self._state:
-                if not self._store_dead_until:
-                    log.warning("rate_limit_store_unreachable", error=repr(exc),
-                                retry_in_seconds=self.RETRY_STORE_SECONDS)
-                self._store_dead_until = time.monotonic() + self.RETRY_STORE_SECONDS
-            fallback = MovingWindowRateLimiter(self.fallback)
-            return fallback.hit(self.item, KEY_PREFIX, address), fallback
+            if not self._store_dead_until:
+                log.warning("rate_limit_store_unreachable", error=repr(exc), retry_in_seconds=self.RETRY_STORE_SECONDS)
+            self._store_dead_until = time.monotonic() + self.RETRY_STORE_SECONDS
+            return self._count(self._in_memory, address)
+        finally:
+            if probing:
+                self._probe.release()
+        if probing:
+            self._store_dead_until = 0.0
+            log.info("rate_limit_store_back")
+        return over
 
-    def refusal_headers(self, limiter: MovingWindowRateLimiter, address: str) -> dict[str, str]:
-        """``Retry-After`` and the ``X-RateLimit-*`` headers of a refused request."""
-        reset = limiter.get_window_stats(self.item, KEY_PREFIX, address).reset_time
+    def _count(self, limiter: MovingWindowRateLimiter, address: str) -> RateLimitItem | None:
+        for item in self.items:
+            if not limiter.hit(item, KEY_PREFIX, address):
+                return item
+        return None
+
+    def refusal_headers(self, item: RateLimitItem, address: str) -> dict[str, str]:
+        """``Retry-After`` and the ``X-RateLimit-*`` headers of a request over ``item``."""
+        limiter = self._in_memory if self._store_dead_until else self._on_store
+        try:
+            reset = limiter.get_window_stats(item, KEY_PREFIX, address).reset_time
+        except Exception:  # the store went away since the count: the whole window is a safe answer
+            reset = time.time() + item.get_expiry()
         return {"Retry-After": str(max(1, math.ceil(reset - time.time()))),
-                "X-RateLimit-Limit": str(self.item.amount), "X-RateLimit-Remaining": "0",
+                "X-RateLimit-Limit": str(item.amount), "X-RateLimit-Remaining": "0",
                 "X-RateLimit-Reset": str(math.ceil(reset))}
 
 
@@ -156,16 +185,16 @@ def install_rate_limit(app: Flask, *, rate: str, storage: str) -> AddressLimit:
         if _uncounted() or has_known_token():
             return None
         address = client_address()
-        allowed, limiter = limit.hit(address)
-        if allowed:
+        over = limit.hit(address)
+        if over is None:
             return None
         if request.blueprint in PAGE_BLUEPRINTS:
             intake_metrics.rejected("rate_limited")  # the API counts its own refusals
             response = Response(render_template("too_many.html"), 429)
         else:
             response = problem_response(429, "Too Many Requests",
-                                        f"Too many requests from your address ({limit.item}); try again later.")
-        response.headers.update(limit.refusal_headers(limiter, address))
+                                        f"Too many requests from your address ({over}); try again later.")
+        response.headers.update(limit.refusal_headers(over, address))
         return response
 
     return limit

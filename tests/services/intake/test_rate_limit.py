@@ -112,28 +112,42 @@ def test_counting_moves_to_memory_while_the_store_is_down_and_back_once_it_answe
 
     from limits.storage import MemoryStorage
 
-    from services.intake.ratelimit import AddressLimit
+    from services.intake import ratelimit
 
     class Flaky(MemoryStorage):
-        """A store that can be switched off, as a Redis restart would."""
+        """A store that can be switched off, as a Redis restart would; it counts the calls it gets."""
 
+        STORAGE_SCHEME = ["flaky-test"]
         down = False
+        calls = 0
 
         def acquire_entry(self, *args: Any, **kwargs: Any) -> bool:
+            self.calls += 1
             if self.down:
                 raise ConnectionError("store unreachable")
             return super().acquire_entry(*args, **kwargs)
 
+    store = Flaky()
+    monkeypatch.setattr(ratelimit, "_open_storage", lambda uri: store)
     clock = [1_000.0]
     monkeypatch.setattr(time, "monotonic", lambda: clock[0])
-    limit = AddressLimit("2/minute", "memory://")
-    store = limit.store = Flaky()
-    assert limit.hit("10.0.0.1")[0] and limit.hit("10.0.0.1")[0]
+    limit = ratelimit.AddressLimit("2/minute", "redis://store.invalid:6379/0")
+    assert [limit.hit("10.0.0.1") for _ in range(2)] == [None, None]
     store.down = True
-    allowed, limiter = limit.hit("10.0.0.9")
-    assert allowed and limiter.storage is limit.fallback  # counted in memory, not refused, not an error
-    assert limit.hit("10.0.0.9")[0] and not limit.hit("10.0.0.9")[0]
+    # requests are still counted, in memory: neither refused for the outage nor let through without limit
+    assert [limit.hit("10.0.0.9") is None for _ in range(3)] == [True, True, False]
+    assert store.calls == 3  # one failed call; then the store is left alone until it is tried again
     store.down = False
-    clock[0] += AddressLimit.RETRY_STORE_SECONDS + 1
-    allowed, limiter = limit.hit("10.0.0.1")
-    assert limiter.storage is store and not allowed  # back on the store, which still holds the two earlier hits
+    clock[0] += ratelimit.AddressLimit.RETRY_STORE_SECONDS + 1
+    assert limit.hit("10.0.0.1") is not None  # back on the store, which still holds the two earlier hits
+
+
+def test_a_request_must_fit_every_limit_given(make_intake: Any) -> None:
+    client = make_intake(INTAKE_RATE_LIMIT="5/minute;2/hour").create_app().test_client()
+    assert [post(client).status_code for _ in range(3)] == [202, 202, 429]
+
+
+def test_unknown_pages_do_not_use_up_the_budget(limited: Any) -> None:
+    for _ in range(5):
+        assert limited.get("/robots.txt", environ_base={"REMOTE_ADDR": "10.0.0.5"}).status_code == 404
+    assert post(limited, "10.0.0.5").status_code == 202
