@@ -79,8 +79,9 @@ class GroupCommitter:
         try:
             self._commit(batch)
         except BaseException as exc:  # e.g. the worker is being aborted: nobody may be told "stored"
-            if not batch:
-                batch.extend(self._waiting())
+            if not batch:  # interrupted before choosing a batch: only this leader's own write fails
+                with self._lock:
+                    batch.append(self._queue[0])
             for write in batch:
                 if write.result is _UNANSWERED and write.error is None:
                     write.error = exc

@@ -128,11 +128,10 @@ class AddressLimit:
 
     def __init__(self, rate: str, storage: str):
         self.items = parse_many(rate)
-        self.store = _open_storage(storage)
+        self._on_store = MovingWindowRateLimiter(_open_storage(storage))
         # counting in memory cannot fail, so memory:// needs no stand-in
-        self.fallback = self.store if storage.startswith("memory://") else InlineExpiryMemoryStorage()
-        self._on_store = MovingWindowRateLimiter(self.store)
-        self._in_memory = MovingWindowRateLimiter(self.fallback)
+        self._in_memory = (self._on_store if storage.startswith("memory://")
+                           else MovingWindowRateLimiter(InlineExpiryMemoryStorage()))
         self._store_dead_until = 0.0
         self._probe = threading.Lock()
 
