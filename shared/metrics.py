@@ -8,6 +8,7 @@ aggregates every worker's samples.
 from __future__ import annotations
 
 import os
+from typing import Any
 
 from flask import Blueprint, Response, current_app
 from prometheus_client import (
@@ -62,6 +63,23 @@ OUTBOX_OLDEST_AGE = Gauge(
     "closeloop_outbox_oldest_pending_age_seconds", "Age of the oldest unpublished outbox event", ["service"],
     multiprocess_mode="max",
 )
+
+_CHILDREN: dict[tuple[int, tuple[str, ...]], Any] = {}
+
+
+def child(metric: Any, *labels: str) -> Any:
+    """``metric.labels(*labels)``, looked up once per label set (for the per-request hot paths).
+
+    ``labels()`` checks its arguments and takes the metric's lock on every call. Label sets
+    here come from code, routes and status codes, never from what a client sends, so this
+    cache stays as small as the metrics' own.
+    """
+    key = (id(metric), labels)
+    found = _CHILDREN.get(key)
+    if found is None:
+        found = _CHILDREN.setdefault(key, metric.labels(*labels))
+    return found
+
 
 metrics_blueprint = Blueprint("metrics", __name__)
 

@@ -17,6 +17,7 @@ from services.intake.batch import NDJSON_TYPES, BatchError, parse_batch
 from services.intake.models import Feedback
 from services.intake.schemas import BATCH_EXAMPLE, FEEDBACK_EXAMPLE, AcceptedOut, BatchOut, FeedbackIn, FeedbackOut
 from shared.auth import require
+from shared.metrics import child
 from shared.problems import Problem
 
 blp = Blueprint("feedback", __name__, url_prefix="/api/v1", description="Customer feedback")
@@ -46,9 +47,33 @@ def _link_paths() -> tuple[str, str]:
     return paths
 
 
+_BASES_KEPT = 64  # the Host header is the client's to choose: the cache of bases stays small
+
+
+def _base_url() -> str:
+    """``PUBLIC_URL``, or the URL the request came to without its path; worked out once per host.
+
+    ``request.host_url`` parses and checks the host for every request (a few percent of an
+    accepted submission's CPU time); it depends only on the scheme, the host and the script root.
+    """
+    public = current_app.config.get("PUBLIC_URL")
+    if public:
+        return str(public)
+    environ = request.environ
+    key = (environ.get("wsgi.url_scheme"), environ.get("HTTP_HOST"), environ.get("SERVER_NAME"),
+           environ.get("SERVER_PORT"), request.script_root)
+    cache: dict[tuple[Any, ...], str] = current_app.extensions.setdefault("closeloop_base_urls", {})
+    base = cache.get(key)
+    if base is None:
+        if len(cache) >= _BASES_KEPT:
+            cache.clear()
+        base = cache[key] = request.host_url[:-1]
+    return base
+
+
 def links_for(feedback: Feedback | handlers.Receipt) -> dict[str, str]:
     """Absolute links to a feedback's status (API) and its customer status page."""
-    base = current_app.config.get("PUBLIC_URL") or request.host_url[:-1]
+    base = _base_url()
     item, status_page = _link_paths()
     return {"self": base + item.replace(_SLOT, feedback.id),
             "status_page": base + status_page.replace(_SLOT, feedback.status_token)}
@@ -109,7 +134,7 @@ def too_large(limit: str) -> Problem:
 @blp.after_request
 def _count(response: Any) -> Any:
     if request.method == "POST":
-        intake_metrics.RECEIVED.labels("batch" if request.endpoint == "feedback.FeedbackBatch" else "api").inc()
+        child(intake_metrics.RECEIVED, "batch" if request.endpoint == "feedback.FeedbackBatch" else "api").inc()
         if response.status_code in intake_metrics.REASONS:
             intake_metrics.rejected(intake_metrics.REASONS[response.status_code])
     return response

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from prometheus_client import Counter
 
+from shared.metrics import child
+
 RECEIVED = Counter(
     "closeloop_intake_feedback_received_total",
     "Feedback submissions that reached intake (batch items counted one by one), by channel",
@@ -40,6 +42,6 @@ def rejected(reason: str, count: int = 1) -> None:
 def stored(*, source: str, duplicate_kind: str | None) -> None:
     """Count one stored feedback, or one recognised repeat."""
     if duplicate_kind is None:
-        ACCEPTED.labels(source).inc()
+        child(ACCEPTED, source).inc()
     else:
-        DUPLICATES.labels(duplicate_kind).inc()
+        child(DUPLICATES, duplicate_kind).inc()
