@@ -7,12 +7,18 @@ builds a loader and a dumper that do the same work without marshmallow's per-fie
 which was about a fifth of the triage consumer's time per ticket.
 
 The loader handles only what it is sure of: any value it does not accept as it stands (a wrong
-type, a missing required field, a failed validator, a naive datetime without a default zone) makes
-it hand the whole document to ``schema.load``, which raises the usual ``ValidationError`` with
-the usual messages or returns what it returns. A schema with hooks, field-level pre/post-load
-functions, or a field type or option this module does not know is not compiled: its
-:class:`Compiled` calls marshmallow for everything. ``tests/unit/test_fastschema.py`` checks,
-over generated valid and broken documents, that the results equal marshmallow's.
+type, a missing required field, an unknown field where they are refused, a failed validator, a
+naive datetime without a default zone) makes it hand the whole document to ``schema.load``,
+which raises the usual ``ValidationError`` with the usual messages or returns what it returns.
+A schema's ``@validates`` and ``@validates_schema`` methods run on the loaded document through
+marshmallow's own code; any error they report also sends the document to ``schema.load``. A
+schema with pre/post-load (or dump) hooks, field-level load functions, or a field type or option
+this module does not know is not compiled: its :class:`Compiled` calls marshmallow for
+everything. ``tests/shared/test_fastschema.py`` checks, over generated valid and broken
+documents, that the results equal marshmallow's.
+
+:class:`FastSchema` is a base class for schemas whose own ``load`` and ``dump`` take these
+paths, so the request bodies flask-smorest loads and the answers it dumps use them too.
 """
 
 from __future__ import annotations
@@ -22,7 +28,9 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from marshmallow import EXCLUDE, Schema, fields
+from marshmallow import EXCLUDE, RAISE, Schema, fields
+from marshmallow.decorators import POST_DUMP, POST_LOAD, PRE_DUMP, PRE_LOAD, VALIDATES, VALIDATES_SCHEMA
+from marshmallow.error_store import ErrorStore
 from marshmallow.utils import missing
 
 _FAIL = object()
@@ -73,9 +81,26 @@ def _aware_datetime(default_timezone: Any) -> Loader:
     return load
 
 
+def _keyed_dict(key_validators: tuple[Any, ...]) -> Loader:
+    def load(value: Any) -> Any:
+        if type(value) is not dict:
+            return _FAIL
+        for key in value:
+            if type(key) is not str:
+                return _FAIL
+            for validator in key_validators:
+                try:
+                    if validator(key) is False:
+                        return _FAIL
+                except Exception:
+                    return _FAIL
+        return dict(value)
+    return load
+
+
 def _field_loader(field: Any) -> Loader:  # the exact field classes below, checked by type()
     kind = type(field)
-    if kind is fields.String:
+    if kind is fields.String or kind is fields.Email:  # an Email field's check is one of its validators
         return _string
     if kind is fields.Integer and not field.as_string:
         return _integer  # strict or not, an int is taken as it is; anything else goes to marshmallow
@@ -85,6 +110,9 @@ def _field_loader(field: Any) -> Loader:  # the exact field classes below, check
         return _aware_datetime(field.default_timezone)
     if kind is fields.Dict and field.key_field is None and field.value_field is None:
         return _plain_dict
+    if (kind is fields.Dict and field.value_field is None and type(field.key_field) is fields.String
+            and not (field.key_field.pre_load or field.key_field.post_load)):
+        return _keyed_dict(tuple(field.key_field.validators))
     if kind is fields.Nested and not field.many and field.unknown is None:
         return _Compiler(field.schema).loader()
     raise NotCompilable(f"{kind.__name__} field")
@@ -115,13 +143,23 @@ def _field_dumper(field: Any) -> Dumper:
 
 class _Compiler:
     def __init__(self, schema: Schema):
-        if schema.many or any(schema._hooks.values()):
-            raise NotCompilable("schema hooks or many=True")
+        if schema.many or schema.partial:
+            raise NotCompilable("many=True or partial")
         self.schema = schema
 
+    def _refuse_hooks(self, *tags: str) -> None:
+        if any(self.schema._hooks[tag] for tag in tags):
+            raise NotCompilable(f"schema hooks ({', '.join(tags)})")
+
     def loader(self) -> Loader:
-        if self.schema.unknown != EXCLUDE:
-            raise NotCompilable("unknown fields are not excluded")
+        self._refuse_hooks(PRE_LOAD, POST_LOAD)
+        schema = self.schema
+        if schema.unknown not in (EXCLUDE, RAISE):
+            raise NotCompilable("unknown fields are included")
+        # with RAISE, a key that names no field is an error: marshmallow reports it
+        known = frozenset(field.data_key or name for name, field in schema.load_fields.items()) \
+            if schema.unknown == RAISE else None
+        validates = bool(schema._hooks[VALIDATES] or schema._hooks[VALIDATES_SCHEMA])
         plan = []
         for name, field in self.schema.load_fields.items():
             if field.pre_load or field.post_load or field.attribute not in (None, name):
@@ -131,6 +169,8 @@ class _Compiler:
 
         def load(doc: Any) -> Any:
             if type(doc) is not dict:
+                return _FAIL
+            if known is not None and not known.issuperset(doc):
                 return _FAIL
             out = {}
             for key, name, required, default, allow_none, convert, validators in plan:
@@ -156,10 +196,13 @@ class _Compiler:
                     except Exception:
                         return _FAIL
                 out[name] = value
+            if validates and not _valid(schema, out, doc):
+                return _FAIL
             return out
         return load
 
     def dumper(self) -> Dumper:
+        self._refuse_hooks(PRE_DUMP, POST_DUMP)
         plan = []
         for name, field in self.schema.dump_fields.items():
             if field.attribute not in (None, name) or not field._CHECK_ATTRIBUTE:
@@ -187,18 +230,44 @@ class _Compiler:
         return dump
 
 
+def _valid(schema: Schema, data: dict[str, Any], original: Any) -> bool:
+    """Whether ``schema``'s ``@validates`` and ``@validates_schema`` methods accept ``data``.
+
+    They are called as ``Schema._do_load`` calls them, through marshmallow's own (private,
+    pinned) methods, so keyword arguments, ``pass_original`` and ``skip_on_field_errors``
+    behave as they do there.
+    """
+    errors = ErrorStore()
+    try:
+        schema._invoke_field_validators(error_store=errors, data=data, many=False)
+        if schema._hooks[VALIDATES_SCHEMA]:
+            field_errors = bool(errors.errors)
+            for pass_collection in (True, False):
+                schema._invoke_schema_validators(
+                    error_store=errors, pass_collection=pass_collection, data=data, original_data=original,
+                    many=False, partial=None, unknown=schema.unknown, field_errors=field_errors)
+    except Exception:
+        return False
+    return not errors.errors
+
+
 class Compiled:
     """``load`` and ``dump`` with marshmallow's results, fast for what :func:`compile_schema` could compile."""
 
     def __init__(self, schema: Schema):
         self.schema = schema
         self.compiled = True
+        self._load = self._dump = _refused
         try:
             compiler = _Compiler(schema)
-            self._load, self._dump = compiler.loader(), compiler.dumper()
         except NotCompilable:
             self.compiled = False
-            self._load = self._dump = lambda _: _FAIL
+            return
+        for side in ("load", "dump"):  # one side may compile when the other cannot (hooks of one kind)
+            try:
+                setattr(self, f"_{side}", getattr(compiler, f"{side}er")())
+            except NotCompilable:
+                self.compiled = False
 
     def load(self, doc: Any) -> Any:
         """``schema.load(doc)``: the same result, or the same ``ValidationError``."""
@@ -211,6 +280,41 @@ class Compiled:
         return self.schema.dump(obj) if result is _FAIL else result
 
 
+def _refused(_: Any) -> Any:
+    return _FAIL
+
+
 def compile_schema(schema: Schema) -> Compiled:
     """The fast ``load``/``dump`` of ``schema`` (falling back to marshmallow where it must)."""
     return Compiled(schema)
+
+
+class FastSchema(Schema):
+    """A marshmallow schema whose ``load`` and ``dump`` take the compiled paths when they can.
+
+    Results and errors are marshmallow's (see the module's docstring); calls with ``many``,
+    ``partial`` or ``unknown`` go straight to marshmallow. Compiled on first use.
+    """
+
+    _closeloop_compiled: Compiled | None = None
+
+    def _compiled(self) -> Compiled:
+        compiled = self._closeloop_compiled
+        if compiled is None:
+            compiled = self._closeloop_compiled = Compiled(self)
+        return compiled
+
+    def load(self, data: Any, *, many: bool | None = None, partial: Any = None,  # type: ignore[override]
+             unknown: Any = None) -> Any:
+        if many is None and partial is None and unknown is None:
+            result = self._compiled()._load(data)
+            if result is not _FAIL:
+                return result
+        return super().load(data, many=many, partial=partial, unknown=unknown)
+
+    def dump(self, obj: Any, *, many: bool | None = None) -> Any:
+        if many is None:
+            result = self._compiled()._dump(obj)
+            if result is not _FAIL:
+                return result
+        return super().dump(obj, many=many)

@@ -8,6 +8,7 @@ from typing import Any
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates, validates_schema
 
 from shared.events import METRICS, SOURCES
+from shared.fastschema import FastSchema
 from shared.links import ANSWER_KEY, ANSWERS
 
 MAX_COMMENT = 10_000
@@ -24,7 +25,7 @@ def _has_nul(value: Any) -> bool:
     return False
 
 
-class _Strict(Schema):
+class _Strict(FastSchema):
     class Meta:
         unknown = RAISE
 
@@ -120,7 +121,7 @@ class LinksOut(Schema):
     status_page = fields.String()
 
 
-class AcceptedOut(Schema):
+class AcceptedOut(FastSchema):
     id = fields.String()
     status = fields.String()
     links = fields.Nested(LinksOut)

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from marshmallow import Schema, ValidationError, fields, post_load
 
-from shared import events
+from shared import events, fastschema
 from shared.fastschema import compile_schema
 
 NOW = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
@@ -163,3 +163,56 @@ def test_what_it_cannot_compile_goes_to_marshmallow() -> None:
     assert not hooked.compiled and not listed.compiled
     assert hooked.load({"name": "ann"}) == {"name": "ANN"}
     assert listed.load({"tags": ["a"]}) == {"tags": ["a"]} and listed.dump({"tags": ["a"]}) == {"tags": ["a"]}
+
+
+# what a JSON body can hold (no bytes)
+FEEDBACK_POOL: list[Any] = [*(v for v in POOL if not isinstance(v, bytes)), "follow_up", "review", "en-GB",
+                            "en_GB_x", "no tag!", "ok@example.org",
+                            "not-an-email", "a\x00b", {"k": "v\x00"}, {"x" * 101: 1}, {"answer": "fixed"},
+                            {"big": "x" * 9000}, {"metric": "csat", "score": 6}, {"metric": "ces", "score": 7},
+                            {"email": "bad"}, {"id": "c-1", "unknown": 1}, "  ", "t" * 201, "delivery-2", "Bad Case"]
+
+
+def mutate_feedback(rng: random.Random) -> Any:
+    from services.intake.schemas import FEEDBACK_EXAMPLE
+
+    doc = copy.deepcopy(FEEDBACK_EXAMPLE)
+    for _ in range(rng.randint(1, 3)):
+        target = doc
+        nested = [k for k, v in doc.items() if isinstance(v, dict)]
+        if nested and rng.random() < 0.3:
+            target = doc[rng.choice(nested)]
+        key = rng.choice([*target, "unknown_field", "rating", "in_reply_to", "submitted_at", "survey"])
+        if rng.random() < 0.25:
+            target.pop(key, None)
+        else:
+            target[key] = rng.choice(FEEDBACK_POOL)
+    return doc if rng.random() > 0.02 else rng.choice([None, [], "doc", 5])
+
+
+def test_a_request_schema_with_validators_and_unknown_fields_refused_loads_as_marshmallow_does() -> None:
+    from services.intake.schemas import FEEDBACK_EXAMPLE, FeedbackIn
+
+    schema, rng = FeedbackIn(), random.Random("fastschema-feedback")
+    assert schema._compiled()._load(copy.deepcopy(FEEDBACK_EXAMPLE)) == Schema.load(schema, FEEDBACK_EXAMPLE)
+    kinds = {"ok": 0, "error": 0}
+    for _ in range(3000):
+        doc = mutate_feedback(rng)
+        expected, got = outcome(lambda d: Schema.load(schema, d), copy.deepcopy(doc)), outcome(schema.load, doc)
+        assert same(got, expected), f"{doc!r}: fast {got!r}, marshmallow {expected!r}"
+        kinds[expected[0]] += 1
+    assert kinds["ok"] > 300 and kinds["error"] > 300  # the generator made both kinds
+
+
+def test_validators_and_unknown_fields_send_the_document_to_marshmallow() -> None:
+    from services.intake.schemas import FeedbackIn
+
+    fast = FeedbackIn()._compiled()._load
+    good = {"survey": {"metric": "nps", "score": 3}}
+    assert fast(good) == {"source": "form", "survey": {"metric": "nps", "score": 3}}
+    assert fast({**good, "colour": "red"}) is fastschema._FAIL  # unknown field (RAISE)
+    assert fast({"survey": {"metric": "nps", "score": 11}}) is fastschema._FAIL  # the nested @validates_schema
+    assert fast({"comment": "a\x00b"}) is fastschema._FAIL  # the schema's own @validates_schema
+    assert fast({**good, "metadata": {"big": "x" * 9000}}) is fastschema._FAIL  # @validates("metadata")
+    assert fast({**good, "metadata": {"k" * 101: 1}}) is fastschema._FAIL  # a key's validator
+    assert fast({**good, "customer": {"email": "nope"}}) is fastschema._FAIL  # the Email field's check
