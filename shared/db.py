@@ -14,14 +14,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import DateTime, String, Table, any_, bindparam, create_engine, event, text
+from sqlalchemy import DateTime, String, any_, bindparam, create_engine, event, text
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.types import TypeDecorator
-
-from shared.bulk import insert_rows
 
 
 def among(session: Session, column: Any, values: Any) -> ColumnElement[bool]:
@@ -223,41 +221,8 @@ def _make_engine(url: str, *, synchronous: str, **kwargs: Any) -> Engine:
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
-    """A session factory whose objects stay usable after commit (we read them to build answers).
-
-    Rows queued with :func:`defer_insert` are inserted before each commit.
-    """
-    factory = sessionmaker(engine, expire_on_commit=False)
-    event.listen(factory, "before_commit", flush_inserts)
-    event.listen(factory, "after_rollback", _forget_inserts)
-    return factory
-
-
-DEFERRED_INSERTS = "closeloop_deferred_inserts"
-
-
-def defer_insert(session: Session, table: Table, values: dict[str, Any]) -> None:
-    """Queue a row for ``table`` in the session's transaction, to be inserted by :func:`flush_inserts`.
-
-    The rows of one transaction go in one Core ``executemany`` per table, in the order queued,
-    at the next :func:`flush_inserts` or at commit, instead of one ORM flush per object: on
-    a hot write path the unit of work was most of the CPU time. Every row of a table must
-    name the same columns. Call :func:`flush_inserts` before a query that must see them.
-    """
-    session.info.setdefault(DEFERRED_INSERTS, {}).setdefault(table, []).append(values)
-
-
-def flush_inserts(session: Session) -> None:
-    """Insert the rows queued by :func:`defer_insert` (no-op when there are none)."""
-    pending = session.info.pop(DEFERRED_INSERTS, None)
-    if pending:
-        connection = session.connection()
-        for table, rows in pending.items():
-            insert_rows(connection, table, rows)
-
-
-def _forget_inserts(session: Session) -> None:
-    session.info.pop(DEFERRED_INSERTS, None)
+    """A session factory whose objects stay usable after commit (we read them to build answers)."""
+    return sessionmaker(engine, expire_on_commit=False)
 
 
 def ping(engine: Engine) -> None:

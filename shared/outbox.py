@@ -26,7 +26,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
 from shared import metrics
-from shared.db import READ_ONLY, UNSYNCED, UTCDateTime, defer_insert
+from shared.db import READ_ONLY, UNSYNCED, UTCDateTime
 from shared.events import encode_event
 from shared.kafka import KAFKA_HEADERS, make_producer
 
@@ -61,17 +61,6 @@ def outbox_row(*, topic: str, event: dict, now: datetime) -> dict[str, Any]:
 def add_event(session: Session, model: type[Any], *, topic: str, event: dict, now: datetime) -> None:
     """Queue ``event`` for ``topic`` in the caller's transaction."""
     session.add(model(**outbox_row(topic=topic, event=event, now=now)))
-    session.info["outbox_pending"] = True
-
-
-def defer_event(session: Session, model: type[Any], *, topic: str, event: dict, now: datetime) -> None:
-    """Like :func:`add_event`, for writers that queue Core inserts (:func:`shared.db.defer_insert`)."""
-    defer_outbox_row(session, model, outbox_row(topic=topic, event=event, now=now))
-
-
-def defer_outbox_row(session: Session, model: type[Any], row: dict[str, Any]) -> None:
-    """Queue an :func:`outbox_row` built beforehand as a Core insert in the caller's transaction."""
-    defer_insert(session, model.__table__, row)
     session.info["outbox_pending"] = True
 
 

@@ -71,7 +71,7 @@ def _base_url() -> str:
     return base
 
 
-def links_for(feedback: Feedback | handlers.Receipt) -> dict[str, str]:
+def links_for(feedback: handlers.Receipt) -> dict[str, str]:
     """Absolute links to a feedback's status (API) and its customer status page."""
     base = _base_url()
     item, status_page = _link_paths()
@@ -91,10 +91,10 @@ def submit(data: dict[str, Any], idempotency_key: str | None) -> tuple[handlers.
     try:
         # concurrent requests commit together (one SQLite writer per file); each answer waits for its own commit
         accepted = writer.run(
-            lambda session: handlers.accept_feedback(session, data, idempotency_key=idempotency_key, now=now,
-                                                     prepared=prepared),
-            alone=lambda session: handlers.store_feedback(session, data, idempotency_key=idempotency_key, now=now,
-                                                          prepared=prepared))
+            lambda writes: handlers.accept_feedback(writes, data, idempotency_key=idempotency_key, now=now,
+                                                    prepared=prepared),
+            alone=lambda writes: handlers.store_written(writes, data, idempotency_key=idempotency_key, now=now,
+                                                        prepared=prepared))
     except handlers.IdempotencyConflict as exc:
         raise Problem(409, "Conflict", "This Idempotency-Key was already used with a different body.",
                       errors={"Idempotency-Key": [f"{exc} was used with a different body"]}) from exc

@@ -13,7 +13,7 @@ from services.intake.models import Outbox, ProcessedEvent
 from services.intake.ratelimit import install_rate_limit
 from shared import events, topics
 from shared.db import make_engine, make_session_factory
-from shared.group_commit import GroupCommitter
+from shared.group_commit import GroupCommitter, core_transactions
 from shared.kafka import ConsumerLoop
 from shared.org import load_org
 from shared.outbox import OutboxRelay
@@ -35,10 +35,11 @@ class Intake:
         # a customer told "received" must not lose it to a power cut: commits are synced (SQLite)
         self.engine = make_engine(settings.database_url, durable_commits=True)
         self.sessions = make_session_factory(self.engine)
-        self.writer = GroupCommitter(self.sessions)
         self.relay = OutboxRelay(session_factory=self.sessions, model=Outbox,
                                  bootstrap=settings.common.kafka_bootstrap, service="intake",
                                  linger_seconds=RELAY_LINGER_SECONDS)
+        # the API's submissions: plain Core transactions shared by concurrent requests
+        self.writer = GroupCommitter(core_transactions(self.engine, after_commit=self.relay.wake))
 
     def create_app(self) -> Flask:
         """The web app."""

@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from marshmallow import ValidationError
-from sqlalchemy import Table, select
+from sqlalchemy import Table, bindparam, select
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -25,11 +25,12 @@ from services.intake.batch import ItemError
 from services.intake.models import Feedback, Outbox
 from services.intake.schemas import FeedbackIn
 from shared import events, links, topics
-from shared.db import defer_insert, flush_inserts
 from shared.events import Event
-from shared.outbox import defer_outbox_row, outbox_row
+from shared.group_commit import Writes
+from shared.outbox import outbox_row
 
 FEEDBACK_TABLE: Table = Feedback.__table__  # type: ignore[assignment]
+OUTBOX_TABLE: Table = Outbox.__table__  # type: ignore[assignment]
 # attribute name → column name (``extra`` is stored as ``metadata``)
 FEEDBACK_COLUMNS = {attr.key: attr.columns[0].name for attr in sa_inspect(Feedback).column_attrs}
 
@@ -49,7 +50,7 @@ class Receipt:
 
 @dataclass(frozen=True)
 class Accepted:
-    feedback: Feedback | Receipt  # the stored feedback, or the receipt of one just queued for insert
+    feedback: Receipt  # what the answer needs of the stored (or repeated) feedback
     duplicate: bool
     duplicate_kind: str | None = None  # "idempotency_key" or "external_id" when a repeat
 
@@ -69,23 +70,32 @@ def request_fingerprint(data: dict[str, Any]) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def find_duplicate(session: Session, data: dict[str, Any], idempotency_key: str | None) -> Accepted | None:
+_RECEIPT_COLUMNS = (FEEDBACK_TABLE.c.id, FEEDBACK_TABLE.c.status_token, FEEDBACK_TABLE.c.source,
+                    FEEDBACK_TABLE.c.request_hash)
+_BY_KEY = select(*_RECEIPT_COLUMNS).where(FEEDBACK_TABLE.c.idempotency_key == bindparam("key"))
+_BY_EXTERNAL_ID = select(*_RECEIPT_COLUMNS).where(FEEDBACK_TABLE.c.source == bindparam("source"),
+                                                  FEEDBACK_TABLE.c.external_id == bindparam("external_id"))
+
+
+def find_duplicate(writes: Writes, data: dict[str, Any], idempotency_key: str | None) -> Accepted | None:
     """The earlier feedback this request repeats, or ``None``; raise on a reused key with a new body."""
     if not idempotency_key and not data.get("external_id"):
         return None
-    flush_inserts(session)  # an earlier write of the same batch may be the one repeated
+    writes.flush()  # an earlier write of the same batch may be the one repeated
+    connection = writes.connection
     if idempotency_key:
-        earlier = session.scalar(select(Feedback).where(Feedback.idempotency_key == idempotency_key))
+        earlier = connection.execute(_BY_KEY, {"key": idempotency_key}).first()
         if earlier is not None:
             if earlier.request_hash != request_fingerprint(data):
                 raise IdempotencyConflict(idempotency_key)
-            return Accepted(earlier, duplicate=True, duplicate_kind="idempotency_key")
+            return Accepted(Receipt(earlier.id, earlier.status_token, earlier.source), duplicate=True,
+                            duplicate_kind="idempotency_key")
     if data.get("external_id"):
-        earlier = session.scalar(
-            select(Feedback).where(Feedback.source == data["source"], Feedback.external_id == data["external_id"])
-        )
+        earlier = connection.execute(_BY_EXTERNAL_ID, {"source": data["source"],
+                                                       "external_id": data["external_id"]}).first()
         if earlier is not None:
-            return Accepted(earlier, duplicate=True, duplicate_kind="external_id")
+            return Accepted(Receipt(earlier.id, earlier.status_token, earlier.source), duplicate=True,
+                            duplicate_kind="external_id")
     return None
 
 
@@ -137,38 +147,46 @@ def prepare_feedback(data: dict[str, Any], *, idempotency_key: str | None, now: 
                     outbox_row(topic=topics.FEEDBACK_RECEIVED, event=event, now=now))
 
 
-def accept_feedback(session: Session, data: dict[str, Any], *, idempotency_key: str | None,
+def accept_feedback(writes: Writes, data: dict[str, Any], *, idempotency_key: str | None,
                     now: datetime, prepared: Prepared | None = None) -> Accepted:
     """Store validated feedback and queue ``feedback.received`` in the same transaction.
 
-    The rows are queued as Core inserts (:func:`shared.db.defer_insert`) and go in at the next
-    flush or at commit; the returned feedback is built in memory, not loaded. ``prepared`` (from
-    :func:`prepare_feedback` with the same arguments) saves building the rows here.
+    The rows are queued on ``writes`` and go in at its next flush (before commit, or before a
+    query that looks for a repeat); the answer is a :class:`Receipt` built in memory.
+    ``prepared`` (from :func:`prepare_feedback` with the same arguments) saves building the rows here.
     """
-    duplicate = find_duplicate(session, data, idempotency_key)
+    duplicate = find_duplicate(writes, data, idempotency_key)
     if duplicate is not None:
         return duplicate
     if prepared is None:
         prepared = prepare_feedback(data, idempotency_key=idempotency_key, now=now)
-    defer_insert(session, FEEDBACK_TABLE, prepared.row)
-    defer_outbox_row(session, Outbox, prepared.outbox)
+    writes.insert(FEEDBACK_TABLE, prepared.row)
+    writes.insert(OUTBOX_TABLE, prepared.outbox)
     return Accepted(prepared.feedback, duplicate=False)
+
+
+def store_written(writes: Writes, data: dict[str, Any], *, idempotency_key: str | None,
+                  now: datetime, prepared: Prepared | None = None) -> Accepted:
+    """:func:`accept_feedback` inside a savepoint, flushed: either the whole feedback and its event
+    are kept, or nothing is; a concurrent writer of the same key or external id makes it a repeat."""
+    try:
+        with writes.connection.begin_nested():
+            accepted = accept_feedback(writes, data, idempotency_key=idempotency_key, now=now, prepared=prepared)
+            writes.flush()
+            return accepted
+    except IntegrityError:
+        found = find_duplicate(writes, data, idempotency_key)
+        if found is None:
+            raise
+        return found
 
 
 def store_feedback(session: Session, data: dict[str, Any], *, idempotency_key: str | None,
                    now: datetime, prepared: Prepared | None = None) -> Accepted:
-    """:func:`accept_feedback` inside a savepoint: either the whole feedback and its event are kept,
-    or nothing is; a concurrent writer of the same key or external id makes it a repeat."""
-    try:
-        with session.begin_nested():
-            accepted = accept_feedback(session, data, idempotency_key=idempotency_key, now=now, prepared=prepared)
-            flush_inserts(session)
-            return accepted
-    except IntegrityError:
-        found = find_duplicate(session, data, idempotency_key)
-        if found is None:
-            raise
-        return found
+    """:func:`store_written` in a session's transaction (the relay is woken once it commits)."""
+    session.info["outbox_pending"] = True
+    return store_written(Writes(session.connection()), data, idempotency_key=idempotency_key, now=now,
+                         prepared=prepared)
 
 
 def accept_batch(session: Session, items: Sequence[Any], *, now: datetime) -> list[ItemOutcome]:

@@ -15,8 +15,8 @@ from sqlalchemy import Column, Integer, MetaData, String, Table, event, func, in
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from shared.db import defer_insert, make_engine, make_session_factory
-from shared.group_commit import GroupCommitter
+from shared.db import make_engine, make_session_factory
+from shared.group_commit import GroupCommitter, Writes, core_transactions
 
 metadata = MetaData()
 items = Table("items", metadata, Column("id", Integer, primary_key=True), Column("name", String, unique=True))
@@ -121,21 +121,41 @@ def test_one_failing_write_fails_only_its_own_caller(db: Any) -> None:
 
 def test_a_write_that_fails_only_at_commit_fails_only_its_own_caller(db: Any) -> None:
     path, sessions, _ = db
-    writer = GroupCommitter(sessions)
+    woken: list[set[str]] = []  # what was on disk each time the writer said "committed"
+    writer = GroupCommitter(core_transactions(sessions.kw["bind"], after_commit=lambda: woken.append(
+        names_on_disk(path))))
 
-    def deferred(name: str) -> Callable[[Session], str]:
-        def work(session: Session) -> str:
-            defer_insert(session, items, {"name": name})  # inserted at commit, with the others
+    def queued(name: str) -> Callable[[Writes], str]:
+        def work(writes: Writes) -> str:
+            writes.insert(items, {"name": name})  # inserted just before commit, with the others
             return name
         return work
 
-    calls: list[Callable[[], Any]] = [lambda n=f"c{i}": writer.run(deferred(n)) for i in range(5)]
-    calls.append(lambda: writer.run(deferred("c1")))  # the same name again: the batch's insert fails
+    calls: list[Callable[[], Any]] = [lambda n=f"c{i}": writer.run(queued(n)) for i in range(5)]
+    calls.append(lambda: writer.run(queued("c1")))  # the same name again: the batch's insert fails
     results = concurrently(calls, while_held=hold_writer(sessions, 0.3))
     assert results[:5] == [f"c{i}" for i in range(5)]
     assert isinstance(results[5], IntegrityError)
     with sessions() as session:
         assert session.scalar(select(func.count()).select_from(items)) == 5
+    # told after each commit, never before: the last call saw every stored name on disk
+    assert woken and woken[-1] == {f"c{i}" for i in range(5)}
+    assert all(seen <= woken[-1] for seen in woken)
+
+
+def test_queued_rows_are_flushed_before_a_query_that_must_see_them_and_dropped_with_a_savepoint(db: Any) -> None:
+    path, sessions, _ = db
+    transactions = core_transactions(sessions.kw["bind"])
+    with transactions() as writes:
+        writes.insert(items, {"name": "a"})
+        writes.insert(items, {"name": "b"})
+        writes.flush()
+        assert writes.connection.execute(select(func.count()).select_from(items)).scalar() == 2
+        with pytest.raises(IntegrityError), writes.connection.begin_nested():
+            writes.insert(items, {"name": "a"})
+            writes.flush()
+        writes.flush()  # nothing left queued: the failed row is not tried again
+    assert names_on_disk(path) == {"a", "b"}
 
 
 def test_a_lone_writer_does_not_wait_for_company(db: Any) -> None:
