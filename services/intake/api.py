@@ -6,7 +6,7 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from flask import current_app, request, url_for
+from flask import Response, current_app, request, url_for
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from werkzeug.exceptions import BadRequest, RequestEntityTooLarge
@@ -150,7 +150,7 @@ class FeedbackCollection(MethodView):
     @blp.alt_response(413, description="The body is larger than 1 MiB")
     @blp.alt_response(415, description="The body is not application/json")
     @blp.alt_response(429, description="Too many requests from this address; see Retry-After")
-    def post(self, data: dict[str, Any]) -> dict[str, Any]:
+    def post(self, data: dict[str, Any]) -> Response:
         """Give feedback.
 
         Answers 202 once the feedback is stored; it is published to the organisation right
@@ -160,7 +160,12 @@ class FeedbackCollection(MethodView):
         names each bad field.
         """
         _, body = submit(data, request.headers.get("Idempotency-Key"))
-        return body
+        # already in AcceptedOut's shape: encoded here, not dumped through the schema and jsonify
+        # again (the decorator above still documents it); that was 4 % of a submission's CPU time
+        return Response(_ANSWER_ENCODER.encode(body), status=202, mimetype="application/json")
+
+
+_ANSWER_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 
 
 @blp.route("/feedback/batch")
