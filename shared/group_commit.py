@@ -180,12 +180,8 @@ class Writes:
             insert_rows(self.connection, table, rows)
 
 
-def core_transactions(engine: Engine, *, after_commit: Callable[[], None] | None = None
-                      ) -> Callable[[], AbstractContextManager[Writes]]:
-    """Transactions on a plain connection from ``engine``, begun at once; queued rows go in before commit.
-
-    ``after_commit`` is called once a transaction has committed (e.g. to wake the outbox relay).
-    """
+def core_transactions(engine: Engine) -> Callable[[], AbstractContextManager[Writes]]:
+    """Transactions on a plain connection from ``engine``, begun at once; queued rows go in before commit."""
 
     @contextlib.contextmanager
     def transaction() -> Iterator[Writes]:
@@ -193,7 +189,5 @@ def core_transactions(engine: Engine, *, after_commit: Callable[[], None] | None
             writes = Writes(connection)
             yield writes
             writes.flush()
-        if after_commit is not None:
-            after_commit()
 
     return transaction

@@ -11,13 +11,14 @@ idempotency tables.
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import fcntl
 import os
 import threading
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import structlog
@@ -64,11 +65,20 @@ def add_event(session: Session, model: type[Any], *, topic: str, event: dict, no
     session.info["outbox_pending"] = True
 
 
+_NO_SWEEP = datetime.min.replace(tzinfo=UTC)  # "no sweep this time" (no row is that old)
+
+
 class OutboxRelay:
     """Publishes a service's outbox; one per process, woken after commits that added events."""
 
     def __init__(self, *, session_factory: sessionmaker[Session], model: type[Any], bootstrap: str,
-                 service: str, batch_size: int = 500, idle_seconds: float = 1.0, linger_seconds: float = 0.0):
+                 service: str, batch_size: int = 500, idle_seconds: float = 1.0, linger_seconds: float = 0.0,
+                 handoff: bool = False, handoff_grace_seconds: float = 2.0):
+        """``handoff=True``: writers of this process hand their committed rows over (:meth:`hand_off`)
+        and the relay publishes them without reading them back; the table is then swept once per
+        ``idle_seconds`` for rows older than ``handoff_grace_seconds`` (another process's that
+        died before publishing, or rows whose send failed), and in full after :meth:`wake`.
+        Only for outboxes whose events need no order between them (each key used once)."""
         self.session_factory = session_factory
         self.model = model
         self.bootstrap = bootstrap
@@ -77,6 +87,12 @@ class OutboxRelay:
         self.idle_seconds = idle_seconds
         self.linger_seconds = linger_seconds
         self._wake = threading.Event()
+        self.handoff = handoff
+        self.handoff_grace = handoff_grace_seconds
+        # bounded: rows beyond it (a relay that is not running, or far behind) are left to the sweep
+        self._handed: collections.deque[dict[str, Any]] = collections.deque(maxlen=10 * batch_size)
+        self._sweep = False
+        self._degraded = False  # the last attempt failed: sweep everything until one succeeds
         self._producer: Any = None
         self._turn_fd: int | None = None
         # built once: the relay shares the web workers' CPU with the requests, and building
@@ -84,21 +100,35 @@ class OutboxRelay:
         table = model.__table__
         self._pending = (select(table.c.id, table.c.topic, table.c.key, table.c.payload, table.c.created_at)
                          .where(table.c.published_at.is_(None)).order_by(table.c.id).limit(batch_size))
-        self._marks: dict[str, Any] = {}  # dialect name → the UPDATE that marks a list of ids published
+        self._pending_before = self._pending.where(table.c.created_at <= bindparam("before"))
+        self._marks: dict[tuple[str, str], Any] = {}  # (dialect, column) → the UPDATE marking a list published
         event.listen(session_factory, "after_commit", self._after_commit)
 
     def _after_commit(self, session: Session) -> None:
         if session.info.pop("outbox_pending", False):
-            self._wake.set()
+            self.wake()
 
     def wake(self) -> None:
-        """Ask the relay to look for work now."""
+        """Ask the relay to look for work in the table now."""
+        self._sweep = True
+        self._wake.set()
+
+    def hand_off(self, row: dict[str, Any]) -> None:
+        """Publish this :func:`outbox_row`, committed by this process, without reading it back.
+
+        Call it only once the row's transaction has committed. Without ``handoff`` this is
+        :meth:`wake`.
+        """
+        if not self.handoff:
+            self.wake()
+            return
+        self._handed.append(row)
         self._wake.set()
 
     def run(self, stop: threading.Event) -> None:
         """Publish until ``stop`` is set, then drain what can be drained quickly."""
         backoff = 0.5
-        last_depth = 0.0
+        last_depth = last_sweep = 0.0
         log.info("outbox_relay_started", service=self.service)
         while not stop.is_set():
             if self._wake.wait(self.idle_seconds) and self.linger_seconds:
@@ -106,11 +136,24 @@ class OutboxRelay:
                 # produce request and one mark for many rows instead of for each commit
                 stop.wait(self.linger_seconds)
             self._wake.clear()
+            sweep, self._sweep = self._sweep, False
             try:
-                while self.publish_batch() == self.batch_size and not stop.is_set():
-                    pass
+                before: datetime | None = None  # sweep the whole table
+                if self.handoff and not self._degraded:
+                    self.publish_handed_off()
+                    if not sweep:  # now and then, only rows nobody handed off in time
+                        due = time.monotonic() - last_sweep >= self.idle_seconds
+                        before = datetime.now(UTC) - timedelta(seconds=self.handoff_grace) if due else _NO_SWEEP
+                else:
+                    self._handed.clear()  # their rows are in the table: the sweep publishes them
+                if before is not _NO_SWEEP:
+                    while self.publish_batch(before=before) == self.batch_size and not stop.is_set():
+                        pass
+                    last_sweep = time.monotonic()
+                self._degraded = False
                 backoff = 0.5
             except Exception as exc:  # Kafka or DB unavailable: keep the rows, retry later
+                self._degraded = True
                 metrics.OUTBOX_PUBLISH_FAILURES.labels(self.service).inc()
                 log.warning("outbox_publish_failed", service=self.service, error=repr(exc), retry_in=backoff)
                 self._drop_producer()
@@ -134,8 +177,34 @@ class OutboxRelay:
                 log.debug("producer_close_failed", error=repr(exc))
             self._producer = None
 
-    def publish_batch(self) -> int:
+    def publish_handed_off(self) -> int:
+        """Publish the rows handed over so far (:meth:`hand_off`) and mark them; return how many.
+
+        If sending fails, the rows stay unpublished in the table (the sweep finds them) and the
+        error is raised.
+        """
+        rows: list[Any] = []
+        while self._handed:
+            rows.append(_Handed(self._handed.popleft()))
+        if not rows:
+            return 0
+        if self._producer is None:
+            self._producer = make_producer(self.bootstrap)
+        done = self._send(rows)
+        if done:
+            with self.session_factory() as session, session.begin():
+                if session.get_bind().dialect.name != "postgresql":
+                    session.connection(execution_options={UNSYNCED: True})  # see publish_batch
+                self._mark(session, rows, done, column="event_id")
+            metrics.child(metrics.OUTBOX_PUBLISHED, self.service).inc(len(done))
+        if len(done) < len(rows):
+            raise RuntimeError(f"published {len(done)} of {len(rows)} handed-off outbox rows")
+        return len(done)
+
+    def publish_batch(self, *, before: datetime | None = None) -> int:
         """Publish up to ``batch_size`` pending rows in id order; return how many were published.
+
+        With ``before``, only rows created before that time are published.
 
         On PostgreSQL the rows stay locked (``SKIP LOCKED``) while they are sent, so several
         relays never publish the same row. SQLite has one writer lock for the whole file, so
@@ -147,17 +216,17 @@ class OutboxRelay:
         """
         if self._producer is None:
             self._producer = make_producer(self.bootstrap)
-        query = self._pending
+        query, params = (self._pending, {}) if before is None else (self._pending_before, {"before": before})
         with self.session_factory() as session:
             if session.get_bind().dialect.name == "postgresql":
                 with session.begin():
-                    rows = list(session.execute(query.with_for_update(skip_locked=True)))
+                    rows = list(session.execute(query.with_for_update(skip_locked=True), params))
                     done = self._send(rows)
                     self._mark(session, rows, done)
             else:
                 with self._relay_turn(session):
                     with session.begin():
-                        rows = list(session.execute(query, execution_options={READ_ONLY: True}))
+                        rows = list(session.execute(query, params, execution_options={READ_ONLY: True}))
                     done = self._send(rows)
                     if done:
                         with session.begin():
@@ -185,7 +254,7 @@ class OutboxRelay:
         finally:
             fcntl.flock(self._turn_fd, fcntl.LOCK_UN)
 
-    def _send(self, rows: list[Any]) -> list[int]:
+    def _send(self, rows: list[Any]) -> list[Any]:
         """Send rows; return the ids Kafka acknowledged, in order, stopping at the first failure."""
         if not rows:
             return []
@@ -194,7 +263,7 @@ class OutboxRelay:
             for r in rows
         ]
         self._producer.flush(timeout=30)
-        done: list[int] = []
+        done: list[Any] = []
         for row, fut in zip(rows, futures, strict=True):
             try:
                 fut.get(timeout=0 if fut.is_done else 30)
@@ -204,19 +273,21 @@ class OutboxRelay:
             done.append(row.id)
         return done
 
-    def _mark(self, session: Session, rows: list[Any], done: list[int]) -> None:
+    def _mark(self, session: Session, rows: list[Any], done: list[Any], column: str = "id") -> None:
+        """Mark published the rows whose ``column`` (``id``, or ``event_id`` for handed-off rows) is in ``done``."""
         if not done:
             return
         now = datetime.now(UTC)
         connection = session.connection()
         dialect = connection.dialect.name
-        mark = self._marks.get(dialect)
+        mark = self._marks.get((dialect, column))
         if mark is None:
             table = self.model.__table__
-            ids = (bindparam("ids", type_=ARRAY(table.c.id.type)) if dialect == "postgresql"
+            key = table.c[column]
+            ids = (bindparam("ids", type_=ARRAY(key.type)) if dialect == "postgresql"
                    else bindparam("ids", expanding=True))
-            where = table.c.id == any_(ids) if dialect == "postgresql" else table.c.id.in_(ids)
-            mark = self._marks[dialect] = update(table).where(where).values(published_at=bindparam("now"))
+            where = key == any_(ids) if dialect == "postgresql" else key.in_(ids)
+            mark = self._marks[(dialect, column)] = update(table).where(where).values(published_at=bindparam("now"))
         connection.execute(mark, {"ids": done, "now": now})
         latency = metrics.child(metrics.OUTBOX_PUBLISH_SECONDS, self.service)
         for row in rows[: len(done)]:
@@ -239,6 +310,16 @@ class OutboxRelay:
             metrics.OUTBOX_OLDEST_AGE.labels(self.service).set(age)
         except Exception as exc:
             log.debug("outbox_depth_unavailable", error=repr(exc))
+
+
+class _Handed:
+    """A handed-off :func:`outbox_row` as :meth:`OutboxRelay._send` reads rows (its id is its event id)."""
+
+    __slots__ = ("id", "topic", "key", "payload", "created_at")
+
+    def __init__(self, row: dict[str, Any]):
+        self.id, self.topic, self.key = row["event_id"], row["topic"], row["key"]
+        self.payload, self.created_at = row["payload"], row["created_at"]
 
 
 def wait_until_published(session_factory: sessionmaker[Session], model: type[Any], timeout: float) -> bool:

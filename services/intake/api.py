@@ -98,6 +98,8 @@ def submit(data: dict[str, Any], idempotency_key: str | None) -> tuple[handlers.
     except handlers.IdempotencyConflict as exc:
         raise Problem(409, "Conflict", "This Idempotency-Key was already used with a different body.",
                       errors={"Idempotency-Key": [f"{exc} was used with a different body"]}) from exc
+    if not accepted.duplicate:  # committed: its event goes to the relay as it is
+        current_app.extensions["closeloop_relay"].hand_off(prepared.outbox)
     intake_metrics.stored(source=accepted.feedback.source, duplicate_kind=accepted.duplicate_kind)
     status = "duplicate" if accepted.duplicate else "received"
     return accepted, {"id": accepted.feedback.id, "status": status, "links": links_for(accepted.feedback)}

@@ -35,11 +35,13 @@ class Intake:
         # a customer told "received" must not lose it to a power cut: commits are synced (SQLite)
         self.engine = make_engine(settings.database_url, durable_commits=True)
         self.sessions = make_session_factory(self.engine)
+        # each feedback's event has a key of its own (its id): no order to keep between events,
+        # so the API hands its committed rows to the relay instead of it reading them back
         self.relay = OutboxRelay(session_factory=self.sessions, model=Outbox,
                                  bootstrap=settings.common.kafka_bootstrap, service="intake",
-                                 linger_seconds=RELAY_LINGER_SECONDS)
+                                 linger_seconds=RELAY_LINGER_SECONDS, handoff=True)
         # the API's submissions: plain Core transactions shared by concurrent requests
-        self.writer = GroupCommitter(core_transactions(self.engine, after_commit=self.relay.wake))
+        self.writer = GroupCommitter(core_transactions(self.engine))
 
     def create_app(self) -> Flask:
         """The web app."""
@@ -53,6 +55,7 @@ class Intake:
         )
         app.extensions["closeloop_sessions"] = self.sessions
         app.extensions["closeloop_writer"] = self.writer
+        app.extensions["closeloop_relay"] = self.relay
         app.extensions["closeloop_settings"] = self.settings
         install_rate_limit(app, rate=self.settings.rate_limit, storage=self.settings.rate_limit_storage)
         rest.register_blueprint(api.blp)

@@ -49,3 +49,65 @@ def test_feedback_accepted_while_the_broker_is_down_is_published_when_it_returns
         stop.set()
         relay.join(10)
         broker.stop()
+
+
+def published_keys(bootstrap: str) -> list[str]:
+    consumer = KafkaConsumer("feedback.received", bootstrap_servers=bootstrap, auto_offset_reset="earliest",
+                             consumer_timeout_ms=3000)
+    keys = [r.key.decode() for r in consumer]
+    consumer.close()
+    return keys
+
+
+def test_the_api_hands_its_events_to_the_relay_which_publishes_each_once_without_reading_them_back(
+        tmp_path: Path, db_url: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    broker = Broker(tmp_path).start(create_topics=False)
+    ensure_topics(broker.bootstrap)
+    monkeypatch.setenv("INTAKE_DATABASE_URL", db_url("intake"))
+    monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", broker.bootstrap)
+    intake = Intake(load_settings())
+    client = intake.create_app().test_client()
+    swept: list[int] = []
+    sweep = intake.relay.publish_batch
+    monkeypatch.setattr(intake.relay, "publish_batch", lambda **kw: swept.append(sweep(**kw)) or swept[-1])
+    stop = threading.Event()
+    relay = threading.Thread(target=intake.relay.run, args=(stop,), daemon=True)
+    relay.start()
+    try:
+        ids = []
+        for score in range(20):
+            response = client.post("/api/v1/feedback", json={"survey": {"metric": "nps", "score": score % 11}})
+            assert response.status_code == 202
+            ids.append(response.get_json()["id"])
+        assert wait_until_published(intake.sessions, Outbox, timeout=30), "outbox never drained"
+        assert sorted(published_keys(broker.bootstrap)) == sorted(ids)  # each once
+        assert sum(swept) == 0  # all of them came through the hand-off
+    finally:
+        stop.set()
+        relay.join(10)
+        broker.stop()
+
+
+def test_rows_nobody_handed_off_are_swept_once_they_are_older_than_the_grace(
+        tmp_path: Path, db_url: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    broker = Broker(tmp_path).start(create_topics=False)
+    ensure_topics(broker.bootstrap)
+    url = db_url("intake")
+    monkeypatch.setenv("INTAKE_DATABASE_URL", url)
+    monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", broker.bootstrap)
+    # a worker that stored feedback and died before publishing: its relay never runs
+    dead = Intake(load_settings())
+    dead_client = dead.create_app().test_client()
+    orphan = dead_client.post("/api/v1/feedback", json={"comment": "stored, never handed on"}).get_json()["id"]
+    alive = Intake(load_settings())
+    alive.relay.idle_seconds, alive.relay.handoff_grace = 0.2, 1.0
+    stop = threading.Event()
+    relay = threading.Thread(target=alive.relay.run, args=(stop,), daemon=True)
+    relay.start()
+    try:
+        assert wait_until_published(alive.sessions, Outbox, timeout=30), "the orphan was never swept"
+        assert published_keys(broker.bootstrap) == [orphan]
+    finally:
+        stop.set()
+        relay.join(10)
+        broker.stop()
