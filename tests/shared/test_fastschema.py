@@ -58,19 +58,21 @@ def same(a: tuple[str, Any], b: tuple[str, Any]) -> bool:
     return repr(a) == repr(b)
 
 
-def mutate(doc: dict[str, Any], rng: random.Random) -> Any:
+def mutate(doc: dict[str, Any], rng: random.Random, *, pool: list[Any] = POOL,
+           extra_keys: tuple[str, ...] = ("unknown_field",), drop: float = 0.2) -> Any:
+    """``doc`` with one to three of its (or a nested dict's) keys set from ``pool`` or removed."""
     doc = copy.deepcopy(doc)
     for _ in range(rng.randint(1, 3)):
         target = doc
         nested = [k for k, v in doc.items() if isinstance(v, dict)]
         if nested and rng.random() < 0.3:
             target = doc[rng.choice(nested)]
-        keys = [*target, "unknown_field"]
+        keys = [*target, *extra_keys]
         key = rng.choice(keys)
-        if rng.random() < 0.2:
+        if rng.random() < drop:
             target.pop(key, None)
         else:
-            target[key] = rng.choice(POOL)
+            target[key] = rng.choice(pool)
     return doc if rng.random() > 0.02 else rng.choice([None, [], "doc", 5])
 
 
@@ -176,18 +178,8 @@ FEEDBACK_POOL: list[Any] = [*(v for v in POOL if not isinstance(v, bytes)), "fol
 def mutate_feedback(rng: random.Random) -> Any:
     from services.intake.schemas import FEEDBACK_EXAMPLE
 
-    doc = copy.deepcopy(FEEDBACK_EXAMPLE)
-    for _ in range(rng.randint(1, 3)):
-        target = doc
-        nested = [k for k, v in doc.items() if isinstance(v, dict)]
-        if nested and rng.random() < 0.3:
-            target = doc[rng.choice(nested)]
-        key = rng.choice([*target, "unknown_field", "rating", "in_reply_to", "submitted_at", "survey"])
-        if rng.random() < 0.25:
-            target.pop(key, None)
-        else:
-            target[key] = rng.choice(FEEDBACK_POOL)
-    return doc if rng.random() > 0.02 else rng.choice([None, [], "doc", 5])
+    return mutate(FEEDBACK_EXAMPLE, rng, pool=FEEDBACK_POOL, drop=0.25,
+                  extra_keys=("unknown_field", "rating", "in_reply_to", "submitted_at", "survey"))
 
 
 def test_a_request_schema_with_validators_and_unknown_fields_refused_loads_as_marshmallow_does() -> None:
