@@ -136,7 +136,11 @@ class OutboxRelay:
                 # produce request and one mark for many rows instead of for each commit
                 stop.wait(self.linger_seconds)
             self._wake.clear()
-            sweep, self._sweep = self._sweep, False
+            # a wake() after this read leaves the flag set for the next turn; one between the
+            # read and the reset is served by this turn's sweep, which starts after both
+            sweep = self._sweep
+            if sweep:
+                self._sweep = False
             try:
                 before: datetime | None = None  # sweep the whole table
                 if self.handoff and not self._degraded:

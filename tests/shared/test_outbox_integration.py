@@ -111,3 +111,27 @@ def test_rows_nobody_handed_off_are_swept_once_they_are_older_than_the_grace(
         stop.set()
         relay.join(10)
         broker.stop()
+
+
+def test_rows_stored_through_a_session_wake_the_relay_for_a_full_sweep_at_once(
+        tmp_path: Path, db_url: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    broker = Broker(tmp_path).start(create_topics=False)
+    ensure_topics(broker.bootstrap)
+    monkeypatch.setenv("INTAKE_DATABASE_URL", db_url("intake"))
+    monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", broker.bootstrap)
+    intake = Intake(load_settings())
+    intake.relay.handoff_grace = 30.0  # were the batch left to the grace sweep, it would wait 30 s
+    client = intake.create_app().test_client()
+    stop = threading.Event()
+    relay = threading.Thread(target=intake.relay.run, args=(stop,), daemon=True)
+    relay.start()
+    try:
+        answer = client.post("/api/v1/feedback/batch", json=[{"rating": 2, "comment": "slow"}, {"rating": 5}])
+        assert answer.status_code == 200
+        ids = [item["id"] for item in answer.get_json()["items"]]
+        assert wait_until_published(intake.sessions, Outbox, timeout=10), "the batch waited for the grace sweep"
+        assert sorted(published_keys(broker.bootstrap)) == sorted(ids)
+    finally:
+        stop.set()
+        relay.join(10)
+        broker.stop()
