@@ -64,6 +64,14 @@ OUTBOX_OLDEST_AGE = Gauge(
     multiprocess_mode="max",
 )
 
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+
+def method_label(method: str) -> str:
+    """The ``method`` label of an HTTP request: the client may send any token, and unknown ones share ``OTHER``."""
+    return method if method in _METHODS else "OTHER"
+
+
 _CHILDREN: dict[tuple[int, tuple[str, ...]], Any] = {}
 
 

@@ -60,7 +60,8 @@ class InFlightLimit:
             return self.app(environ, start_response)
         ticket = self._admit()
         if ticket is None:
-            metrics.HTTP_REQUESTS.labels(self.service, environ.get("REQUEST_METHOD", ""), "shed", "503").inc()
+            metrics.child(metrics.HTTP_REQUESTS, self.service, metrics.method_label(environ.get("REQUEST_METHOD", "")),
+                          "shed", "503").inc()
             start_response("503 SERVICE UNAVAILABLE", [
                 ("Content-Type", PROBLEM_JSON), ("Content-Length", str(len(self._body))),
                 ("Retry-After", str(self.retry_after)),

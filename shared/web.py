@@ -76,7 +76,8 @@ def create_base_app(*, import_name: str, service: str, org: Org, engine: Engine,
     @app.after_request
     def _finish(response: Response) -> Response:
         endpoint = request.url_rule.rule if request.url_rule is not None else "unmatched"
-        metrics.child(metrics.HTTP_REQUESTS, service, request.method, endpoint, str(response.status_code)).inc()
+        metrics.child(metrics.HTTP_REQUESTS, service, metrics.method_label(request.method), endpoint,
+                      str(response.status_code)).inc()
         if "started" in g:
             metrics.child(metrics.HTTP_LATENCY, service, endpoint).observe(time.perf_counter() - g.started)
         response.headers.setdefault("X-Content-Type-Options", "nosniff")

@@ -122,6 +122,14 @@ def test_health_ready_metrics_and_openapi(client: Any) -> None:
     assert client.get("/readyz").get_json()["status"] == "ready"
     client.post("/api/v1/feedback", json=NEGATIVE)
     assert b"closeloop_http_requests_total" in client.get("/metrics").data
+
+
+def test_methods_a_client_makes_up_are_counted_under_one_label(client: Any) -> None:
+    for method in ("BREW", "WHEN", "XYZZY"):
+        assert client.open("/api/v1/feedback", method=method).status_code == 405
+    text = client.get("/metrics").get_data(as_text=True)
+    assert 'method="OTHER"' in text
+    assert not any(f'method="{m}"' in text for m in ("BREW", "WHEN", "XYZZY"))
     spec = client.get("/openapi.json").get_json()
     assert "/api/v1/feedback" in spec["paths"]
 
