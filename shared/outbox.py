@@ -65,9 +65,6 @@ def add_event(session: Session, model: type[Any], *, topic: str, event: dict, no
     session.info["outbox_pending"] = True
 
 
-_NO_SWEEP = datetime.min.replace(tzinfo=UTC)  # "no sweep this time" (no row is that old)
-
-
 class OutboxRelay:
     """Publishes a service's outbox; one per process, woken after commits that added events."""
 
@@ -146,11 +143,12 @@ class OutboxRelay:
                 if self.handoff and not self._degraded:
                     self.publish_handed_off()
                     if not sweep:  # now and then, only rows nobody handed off in time
-                        due = time.monotonic() - last_sweep >= self.idle_seconds
-                        before = datetime.now(UTC) - timedelta(seconds=self.handoff_grace) if due else _NO_SWEEP
+                        sweep = time.monotonic() - last_sweep >= self.idle_seconds
+                        before = datetime.now(UTC) - timedelta(seconds=self.handoff_grace)
                 else:
                     self._handed.clear()  # their rows are in the table: the sweep publishes them
-                if before is not _NO_SWEEP:
+                    sweep = True
+                if sweep:
                     while self.publish_batch(before=before) == self.batch_size and not stop.is_set():
                         pass
                     last_sweep = time.monotonic()

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -59,79 +61,69 @@ def published_keys(bootstrap: str) -> list[str]:
     return keys
 
 
-def test_the_api_hands_its_events_to_the_relay_which_publishes_each_once_without_reading_them_back(
-        tmp_path: Path, db_url: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.fixture
+def intake_env(tmp_path: Path, db_url: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[Broker]:
+    """A running broker with its topics; intake's settings point at it and at a fresh database."""
     broker = Broker(tmp_path).start(create_topics=False)
     ensure_topics(broker.bootstrap)
     monkeypatch.setenv("INTAKE_DATABASE_URL", db_url("intake"))
     monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", broker.bootstrap)
+    try:
+        yield broker
+    finally:
+        broker.stop()
+
+
+@contextlib.contextmanager
+def relay_running(intake: Intake) -> Iterator[None]:
+    """Run ``intake``'s outbox relay in a thread, as its web worker does."""
+    stop = threading.Event()
+    relay = threading.Thread(target=intake.relay.run, args=(stop,), daemon=True)
+    relay.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        relay.join(10)
+
+
+def test_the_api_hands_its_events_to_the_relay_which_publishes_each_once_without_reading_them_back(
+        intake_env: Broker, monkeypatch: pytest.MonkeyPatch) -> None:
     intake = Intake(load_settings())
     client = intake.create_app().test_client()
     swept: list[int] = []
     sweep = intake.relay.publish_batch
     monkeypatch.setattr(intake.relay, "publish_batch", lambda **kw: swept.append(sweep(**kw)) or swept[-1])
-    stop = threading.Event()
-    relay = threading.Thread(target=intake.relay.run, args=(stop,), daemon=True)
-    relay.start()
-    try:
+    with relay_running(intake):
         ids = []
         for score in range(20):
             response = client.post("/api/v1/feedback", json={"survey": {"metric": "nps", "score": score % 11}})
             assert response.status_code == 202
             ids.append(response.get_json()["id"])
         assert wait_until_published(intake.sessions, Outbox, timeout=30), "outbox never drained"
-        assert sorted(published_keys(broker.bootstrap)) == sorted(ids)  # each once
+        assert sorted(published_keys(intake_env.bootstrap)) == sorted(ids)  # each once
         assert sum(swept) == 0  # all of them came through the hand-off
-    finally:
-        stop.set()
-        relay.join(10)
-        broker.stop()
 
 
-def test_rows_nobody_handed_off_are_swept_once_they_are_older_than_the_grace(
-        tmp_path: Path, db_url: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    broker = Broker(tmp_path).start(create_topics=False)
-    ensure_topics(broker.bootstrap)
-    url = db_url("intake")
-    monkeypatch.setenv("INTAKE_DATABASE_URL", url)
-    monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", broker.bootstrap)
+def test_rows_nobody_handed_off_are_swept_once_they_are_older_than_the_grace(intake_env: Broker) -> None:
     # a worker that stored feedback and died before publishing: its relay never runs
     dead = Intake(load_settings())
     dead_client = dead.create_app().test_client()
     orphan = dead_client.post("/api/v1/feedback", json={"comment": "stored, never handed on"}).get_json()["id"]
     alive = Intake(load_settings())
     alive.relay.idle_seconds, alive.relay.handoff_grace = 0.2, 1.0
-    stop = threading.Event()
-    relay = threading.Thread(target=alive.relay.run, args=(stop,), daemon=True)
-    relay.start()
-    try:
+    with relay_running(alive):
         assert wait_until_published(alive.sessions, Outbox, timeout=30), "the orphan was never swept"
-        assert published_keys(broker.bootstrap) == [orphan]
-    finally:
-        stop.set()
-        relay.join(10)
-        broker.stop()
+        assert published_keys(intake_env.bootstrap) == [orphan]
 
 
-def test_rows_stored_through_a_session_wake_the_relay_for_a_full_sweep_at_once(
-        tmp_path: Path, db_url: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    broker = Broker(tmp_path).start(create_topics=False)
-    ensure_topics(broker.bootstrap)
-    monkeypatch.setenv("INTAKE_DATABASE_URL", db_url("intake"))
-    monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", broker.bootstrap)
+def test_rows_stored_through_a_session_wake_the_relay_for_a_full_sweep_at_once(intake_env: Broker) -> None:
     intake = Intake(load_settings())
     intake.relay.handoff_grace = 30.0  # were the batch left to the grace sweep, it would wait 30 s
     client = intake.create_app().test_client()
-    stop = threading.Event()
-    relay = threading.Thread(target=intake.relay.run, args=(stop,), daemon=True)
-    relay.start()
-    try:
+    with relay_running(intake):
         answer = client.post("/api/v1/feedback/batch", json=[{"rating": 2, "comment": "slow"}, {"rating": 5}])
         assert answer.status_code == 200
         ids = [item["id"] for item in answer.get_json()["items"]]
         assert wait_until_published(intake.sessions, Outbox, timeout=10), "the batch waited for the grace sweep"
-        assert sorted(published_keys(broker.bootstrap)) == sorted(ids)
-    finally:
-        stop.set()
-        relay.join(10)
-        broker.stop()
+        assert sorted(published_keys(intake_env.bootstrap)) == sorted(ids)
