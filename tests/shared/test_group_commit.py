@@ -39,32 +39,46 @@ def names_on_disk(path: Path) -> set[str]:
         return {name for (name,) in conn.execute("SELECT name FROM items")}
 
 
-def concurrently(calls: list[Callable[[], Any]], *, while_held: Callable[[], None] | None = None) -> list[Any]:
-    """Run ``calls`` in threads at once (optionally while ``while_held`` keeps the database busy);
-    return each call's result or the exception it raised, in order."""
+def concurrently(calls: list[Callable[[], Any]], *,
+                 while_held: Callable[[Callable[[], None]], None] | None = None) -> list[Any]:
+    """Run ``calls`` in threads at once and return each call's result or the exception it raised,
+    in order. With ``while_held`` (a :func:`hold_writer`), the threads start only once the
+    database's writer lock is held, and it is kept until every thread is on its way to its call:
+    started first, a thread could finish its write before the lock was taken."""
     results: list[Any] = [None] * len(calls)
+    entered = threading.Semaphore(0)
 
     def call(i: int) -> None:
+        entered.release()
         try:
             results[i] = calls[i]()
         except Exception as exc:
             results[i] = exc
 
     threads = [threading.Thread(target=call, args=(i,)) for i in range(len(calls))]
-    for thread in threads:
-        thread.start()
-    if while_held is not None:
-        while_held()
+
+    def start() -> None:
+        for thread in threads:
+            thread.start()
+        for _ in threads:
+            assert entered.acquire(timeout=30), "a thread did not start"
+
+    if while_held is None:
+        start()
+    else:
+        while_held(start)
     for thread in threads:
         thread.join(timeout=30)
     return results
 
 
-def hold_writer(sessions: Any, seconds: float) -> Callable[[], None]:
-    """Keep the file's writer lock for ``seconds``, so that writers queue up meanwhile."""
-    def hold() -> None:
+def hold_writer(sessions: Any, seconds: float) -> Callable[[Callable[[], None]], None]:
+    """Take the file's writer lock, call ``ready()`` while holding it, then keep it ``seconds`` more,
+    so that writers started by ``ready`` queue up meanwhile."""
+    def hold(ready: Callable[[], None]) -> None:
         with sessions() as session, session.begin():
             session.connection()  # BEGIN IMMEDIATE: the writer lock is ours
+            ready()
             time.sleep(seconds)
     return hold
 
