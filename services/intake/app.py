@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import Flask
 
-from services.intake import api, followup, handlers, pages
+from services.intake import api, followup, pages, status
 from services.intake.config import IntakeSettings, load_settings
 from services.intake.models import Outbox, ProcessedEvent
 from services.intake.ratelimit import install_rate_limit
@@ -67,7 +67,7 @@ class Intake:
         """Learns ticket state from ``ticket.events`` for the status page."""
         return ConsumerLoop(
             bootstrap=self.settings.common.kafka_bootstrap, group="intake", topics=[topics.TICKET_EVENTS],
-            handlers={t: handlers.on_ticket_event for t in events.TICKET_TYPES},
+            handlers={t: status.on_ticket_event for t in events.TICKET_TYPES},
             session_factory=self.sessions, processed_model=ProcessedEvent,
         )
 

@@ -12,7 +12,7 @@ import secrets
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from marshmallow import ValidationError
@@ -25,7 +25,6 @@ from services.intake.batch import ItemError
 from services.intake.models import Feedback, Outbox
 from services.intake.schemas import FeedbackIn
 from shared import events, links, topics
-from shared.events import Event
 from shared.group_commit import Writes
 from shared.outbox import outbox_row
 
@@ -261,24 +260,3 @@ def event_data(row: dict[str, Any]) -> dict[str, Any]:
         "in_reply_to": row["in_reply_to"],
     }
 
-
-def on_ticket_event(session: Session, event: Event, now: datetime) -> None:
-    """Remember the latest state of the ticket opened for a feedback (for the status page/API)."""
-    data = event.data
-    feedback = session.get(Feedback, data["feedback_id"])
-    if feedback is None:
-        return
-    if feedback.ticket_updated_at is not None and feedback.ticket_updated_at > event.time:
-        return
-    feedback.ticket_id = data["ticket_id"]
-    feedback.ticket_status = data["status"]
-    feedback.sla_state = data["sla_state"]
-    feedback.team_name = data.get("team_name") or data["team"]
-    feedback.due_at = data["due_at"]
-    if event.type == events.TICKET_RESOLVED:
-        feedback.resolution = data.get("customer_message") or data.get("resolution")
-        feedback.root_cause_label = data.get("root_cause_label") or data.get("root_cause")
-    elif event.type == events.TICKET_REOPENED:
-        feedback.resolution = None
-        feedback.root_cause_label = None
-    feedback.ticket_updated_at = event.time.astimezone(UTC)

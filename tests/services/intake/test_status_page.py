@@ -6,7 +6,7 @@ import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from services.intake import handlers
+from services.intake import status
 from shared import events
 
 NOW = datetime(2026, 5, 4, 9, 0, tzinfo=UTC)
@@ -29,7 +29,7 @@ def test_the_status_follows_the_ticket_from_owner_to_what_was_done(client: Any, 
     assert "Received" in page and "Owned by" not in page
 
     with intake.sessions() as session, session.begin():
-        handlers.on_ticket_event(session, ticket_event(feedback_id, events.TICKET_CREATED, NOW), NOW)
+        status.on_ticket_event(session, ticket_event(feedback_id, events.TICKET_CREATED, NOW), NOW)
     page = client.get(status_path).get_data(as_text=True)
     assert "Owned by Logistics" in page
     assert re.search(r'<time datetime="2026-05-05T09:00:00\+00:00">05 May 2026, 09:00 UTC</time>', page)
@@ -41,9 +41,9 @@ def test_the_status_follows_the_ticket_from_owner_to_what_was_done(client: Any, 
                             root_cause_label="Delivery and logistics",
                             resolution="internal note", customer_message="We re-sent it <b>by express</b>.")
     with intake.sessions() as session, session.begin():
-        handlers.on_ticket_event(session, resolved, NOW)
+        status.on_ticket_event(session, resolved, NOW)
         # an older event arriving late changes nothing
-        handlers.on_ticket_event(session, ticket_event(feedback_id, events.TICKET_ASSIGNED, NOW + timedelta(hours=1)),
+        status.on_ticket_event(session, ticket_event(feedback_id, events.TICKET_ASSIGNED, NOW + timedelta(hours=1)),
                                  NOW)
     page = client.get(status_path).get_data(as_text=True)
     assert "here is what we did" in page and "We re-sent it &lt;b&gt;by express&lt;/b&gt;." in page
