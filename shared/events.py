@@ -32,6 +32,7 @@ TICKET_SLA_BREACHED = "ticket.sla_breached"
 TICKET_ESCALATED = "ticket.escalated"
 TICKET_RESOLVED = "ticket.resolved"
 TICKET_REOPENED = "ticket.reopened"
+TICKET_REPLIED = "ticket.replied"
 TICKET_TYPES = (
     TICKET_CREATED,
     TICKET_ASSIGNED,
@@ -41,6 +42,7 @@ TICKET_TYPES = (
     TICKET_ESCALATED,
     TICKET_RESOLVED,
     TICKET_REOPENED,
+    TICKET_REPLIED,
 )
 # Also on ticket.events, from triage; consumers without a handler skip them.
 TICKET_WAITING = "ticket.waiting"
@@ -103,6 +105,15 @@ class SuggestionSchema(_Lenient):
     confidence = fields.Float(required=True)
 
 
+class MessageSchema(_Lenient):
+    """A message of the conversation an event carries (``ticket.replied``: the owner's reply)."""
+
+    id = fields.String(required=True)
+    author = fields.String(allow_none=True)  # the employee's first name
+    body = fields.String(required=True)
+    at = fields.AwareDateTime(required=True, default_timezone=UTC)
+
+
 class TicketData(_Lenient):
     """``data`` of every ``ticket.*`` event: the ticket as it is after the change, plus the change."""
 
@@ -131,6 +142,8 @@ class TicketData(_Lenient):
     previous_owner = fields.String(allow_none=True)
     reason = fields.String(allow_none=True)
     customer_answer = fields.String(allow_none=True)
+    our_fault = fields.Boolean(allow_none=True)
+    message = fields.Nested(MessageSchema, allow_none=True)
 
 
 class SpikeData(_Lenient):

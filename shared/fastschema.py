@@ -61,6 +61,10 @@ def _float(value: Any) -> Any:
     return _FAIL
 
 
+def _boolean(value: Any) -> Any:
+    return value if type(value) is bool else _FAIL
+
+
 def _plain_dict(value: Any) -> Any:
     return dict(value) if type(value) is dict else _FAIL
 
@@ -106,6 +110,8 @@ def _field_loader(field: Any) -> Loader:  # the exact field classes below, check
         return _integer  # strict or not, an int is taken as it is; anything else goes to marshmallow
     if kind is fields.Float and not field.as_string and field.allow_nan is False:
         return _float
+    if kind is fields.Boolean:
+        return _boolean  # True or False as they are; "yes", 1 and the like go to marshmallow
     if kind is fields.AwareDateTime and field.format in (None, "iso", "iso8601"):
         return _aware_datetime(field.default_timezone)
     if kind is fields.Dict and field.key_field is None and field.value_field is None:
@@ -124,6 +130,15 @@ def _dump_string(value: Any) -> Any:
     return value.decode("utf-8") if isinstance(value, bytes) else str(value)
 
 
+def _dump_boolean(value: Any) -> Any:
+    if type(value) is bool:
+        return value
+    return _BOOLEAN.serialize("value", {"value": value})
+
+
+_BOOLEAN = fields.Boolean()
+
+
 def _field_dumper(field: Any) -> Dumper:
     kind = type(field)
     if kind is fields.String:
@@ -132,6 +147,8 @@ def _field_dumper(field: Any) -> Dumper:
         return int
     if kind is fields.Float and not field.as_string:
         return float
+    if kind is fields.Boolean:
+        return _dump_boolean
     if kind is fields.AwareDateTime and field.format in (None, "iso", "iso8601"):
         return datetime.isoformat
     if kind is fields.Dict and field.key_field is None and field.value_field is None:

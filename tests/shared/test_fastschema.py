@@ -29,7 +29,8 @@ GOOD: dict[str, dict[str, Any]] = {
         "team": "ops", "team_name": "Operations", "owner": {"id": "u-1", "name": "Uma", "email": "u@example.com"},
         "received_at": "2026-11-02T09:00:00Z", "due_at": "2026-11-03T09:00:00Z", "touchpoint": "delivery",
         "kind": "complaint", "comment": "late", "suggested_root_cause": {"code": "late", "confidence": 0.7},
-        "root_cause": None, "escalated_to": None, "escalation_level": 0, "actor": "u-1"},
+        "root_cause": None, "escalated_to": None, "escalation_level": 0, "actor": "u-1", "our_fault": False,
+        "message": {"id": "m-1", "author": "Uma", "body": "We are on it", "at": "2026-11-02T10:00:00Z"}},
     events.SPIKE_DETECTED: {
         "spike_id": "s-1", "root_cause": "late", "root_cause_label": "Late", "touchpoint": "delivery",
         "ticket_count": 5, "window_seconds": 3600, "first_at": "2026-11-02T05:00:00Z",
@@ -125,6 +126,8 @@ def random_ticket(rng: random.Random) -> dict[str, Any]:
         "received_at": NOW, "due_at": NOW.astimezone(timezone(timedelta(hours=2))) + timedelta(hours=24),
         "suggested_root_cause": rng.choice([None, {"code": "late", "confidence": rng.choice([1, 0.25])}]),
         "escalation_level": rng.choice([None, 2, 3.0]), "comment": rng.choice([None, "ça va", b"raw"]),
+        "our_fault": rng.choice([None, True, False, 1]),
+        "message": rng.choice([None, {"id": "m-1", "author": "Uma", "body": "On it", "at": NOW}]),
         "not_in_schema": "dropped",
     }
     for key in rng.sample(sorted(data), rng.randint(0, 4)):
