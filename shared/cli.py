@@ -17,7 +17,8 @@ def main(name: str, load_settings: Callable[[], Any], build: Callable[[Any], Ser
          argv: list[str] | None = None) -> int:
     """Parse the role, read settings (failing fast and naming the variable), and run."""
     parser = argparse.ArgumentParser(prog=f"python -m services.{name}", description=f"Run Closeloop {name}.")
-    parser.add_argument("role", choices=ROLES, help="web, consume, schedule, or all three in one process")
+    parser.add_argument("role", help=f"{', '.join(ROLES[:-1])}, a role of this service's own, or all of "
+                                     "them in one process")
     args = parser.parse_args(argv)
     try:
         settings = load_settings()

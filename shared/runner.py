@@ -1,5 +1,8 @@
 """Running a service: one process per role (``web``, ``consume``, ``schedule``) or ``all`` of them.
 
+A service may declare roles of its own (:attr:`ServiceParts.extra_roles`, e.g. intake's ``mail``):
+each runs its loops like ``consume`` does, and ``all`` runs them too.
+
 ``web`` alone runs under gunicorn (threads, several workers); ``all`` is for local use and runs
 the web app on a threaded server beside the consumer and scheduler threads. SIGINT and SIGTERM
 stop every part cleanly; if a background part dies, the process exits non-zero so that its
@@ -33,24 +36,30 @@ class ServiceParts:
     consume: list[Callable[[threading.Event], None]] = field(default_factory=list)
     schedule: list[Callable[[threading.Event], None]] = field(default_factory=list)
     web_background: list[Callable[[threading.Event], None]] = field(default_factory=list)
+    extra_roles: dict[str, list[Callable[[threading.Event], None]]] = field(default_factory=dict)
+    """Roles of this service beyond the common ones: name -> its loops (``all`` runs them too)."""
     workers: int = 2
     threads: int = 8
+
+    def roles(self) -> tuple[str, ...]:
+        """Every role this service can run."""
+        return (*ROLES, *(name for name in self.extra_roles if name not in ROLES))
 
 
 def run(parts: ServiceParts, role: str, *, metrics_port: int | None = None) -> int:
     """Run ``role`` of the service until a signal or a crash; return the exit code.
 
-    ``consume`` and ``schedule`` have no web server, so with ``metrics_port`` they serve their
+    Roles other than ``web`` and ``all`` have no web server, so with ``metrics_port`` they serve their
     Prometheus metrics (consumer lag, DLQ counts, outbox age...) on that port.
     """
-    if role not in ROLES:
-        print(f"unknown role {role!r}; choose one of {', '.join(ROLES)}", file=sys.stderr)
+    if role not in parts.roles():
+        print(f"unknown role {role!r}; choose one of {', '.join(parts.roles())}", file=sys.stderr)
         return 2
     if role == "web":
         return _run_gunicorn(parts)
     stop = threading.Event()
     failed = threading.Event()
-    if metrics_port is not None and role in ("consume", "schedule"):
+    if metrics_port is not None and role not in ("web", "all"):
         from prometheus_client import start_http_server
 
         start_http_server(metrics_port, addr="0.0.0.0")
@@ -60,6 +69,9 @@ def run(parts: ServiceParts, role: str, *, metrics_port: int | None = None) -> i
         loops += parts.consume
     if role in ("schedule", "all"):
         loops += parts.schedule
+    for name, extra in parts.extra_roles.items():
+        if role in (name, "all"):
+            loops += extra
     server = None
     if role == "all":
         from werkzeug.serving import make_server

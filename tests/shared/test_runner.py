@@ -55,3 +55,33 @@ def test_a_burst_of_stop_signals_stops_a_role_at_once(broker: Broker, db_url: An
             pytest.fail("the role hung after Ctrl-C and SIGTERM:\n" + proc.log()[-2000:])
         assert '"signal": "SIGINT"' in proc.log() and '"event": "stopped"' in proc.log()
         proc.log_path.unlink()
+
+
+def _parts_with_a_mail_role(ran: list[str]) -> Any:
+    import threading
+
+    from flask import Flask
+
+    from shared.runner import ServiceParts
+
+    def loop(name: str) -> Any:
+        def run(stop: threading.Event) -> None:
+            ran.append(name)
+            raise RuntimeError("stop the role")  # a crashed loop ends the run with exit code 1
+        run.__qualname__ = name
+        return run
+
+    return ServiceParts(name="svc", port=free_port(), app_factory=lambda: Flask("svc"),
+                        consume=[loop("consume")], extra_roles={"mail": [loop("mail")]})
+
+
+def test_a_service_role_of_its_own_runs_alone_and_in_all() -> None:
+    from shared.runner import run
+
+    ran: list[str] = []
+    assert run(_parts_with_a_mail_role(ran), "mail") == 1
+    assert ran == ["mail"]
+    ran.clear()
+    assert run(_parts_with_a_mail_role(ran), "all") == 1
+    assert sorted(ran) == ["consume", "mail"]
+    assert run(_parts_with_a_mail_role(ran), "post") == 2  # not a role of this service
