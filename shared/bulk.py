@@ -8,6 +8,9 @@ timestamp (the batch's ``now``, stamped on its tickets, timeline entries, outbox
 rows) again and again. :func:`insert_rows` compiles the statement once per dialect, table and
 set of columns, applies the very processors SQLAlchemy would use, and converts an equal
 timestamp once per call. The rows are still real INSERTs: the tables' triggers fire.
+
+:class:`RowQueue` is the one queue of rows to write that way: a unit of work (a consumer batch,
+a group-committed transaction) adds rows per table and writes them all at once, parents first.
 """
 
 from __future__ import annotations
@@ -81,3 +84,61 @@ def insert_rows(connection: Connection, table: Table, rows: Sequence[dict[str, A
             values.append(value)
         params.append(tuple(values) if positional else dict(zip(statement.names, values, strict=True)))
     connection.exec_driver_sql(statement.sql, params)
+
+
+class RowQueue:
+    """Rows queued per table, written by :meth:`write` with one multi-row INSERT per table.
+
+    Tables are written parents first (by their foreign keys; unrelated tables in the order their
+    first row was queued), each table's rows in the order they were queued. Every row of a
+    table names the same columns (see :func:`insert_rows`).
+    """
+
+    __slots__ = ("_rows",)
+
+    def __init__(self) -> None:
+        self._rows: dict[Table, list[dict[str, Any]]] = {}
+
+    def add(self, table: Table, row: dict[str, Any]) -> None:
+        """Queue ``row`` (column key -> value) for ``table``."""
+        rows = self._rows.get(table)
+        if rows is None:
+            self._rows[table] = [row]
+        else:
+            rows.append(row)
+
+    def rows(self, table: Table) -> list[dict[str, Any]]:
+        """The rows queued for ``table`` so far (not a copy; empty if none)."""
+        return self._rows.get(table, [])
+
+    def __bool__(self) -> bool:
+        return bool(self._rows)
+
+    def __len__(self) -> int:
+        return sum(len(rows) for rows in self._rows.values())
+
+    def clear(self) -> None:
+        """Drop what is queued."""
+        self._rows = {}
+
+    def write(self, connection: Connection) -> None:
+        """Insert everything queued and empty the queue (it is emptied whether this succeeds or not)."""
+        pending, self._rows = self._rows, {}
+        if not pending:
+            return
+        for table in _parents_first(tuple(pending)):
+            insert_rows(connection, table, pending[table])
+
+
+@functools.lru_cache(maxsize=256)
+def _parents_first(tables: tuple[Table, ...]) -> list[Table]:
+    """``tables`` in their order, except that a table comes after those among them it references."""
+    parents = {table: {fk.column.table for fk in table.foreign_keys} & set(tables) - {table} for table in tables}
+    ordered: list[Table] = []
+    while len(ordered) < len(tables):
+        ready = next((t for t in tables if t not in ordered and parents[t] <= set(ordered)), None)
+        if ready is None:  # a cycle: the rest in queue order (the database's deferred checks decide)
+            ordered += [t for t in tables if t not in ordered]
+            break
+        ordered.append(ready)
+    return ordered

@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from shared.bulk import insert_rows
+from shared.bulk import RowQueue
 
 T = TypeVar("T")
 _UNANSWERED = object()
@@ -154,30 +154,24 @@ def session_transactions(factory: sessionmaker[Session]) -> Callable[[], Abstrac
 class Writes:
     """A Core transaction's connection, and the rows queued for it until :meth:`flush`.
 
-    The rows of a batch go in with one ``executemany`` per table, in the order queued; call
+    The rows of a batch go in through a :class:`~shared.bulk.RowQueue`, one ``executemany`` per table; call
     :meth:`flush` before a query that must see them. (An ORM session per batch, with its unit
     of work, was about a twentieth of an accepted submission's CPU time.)
     """
 
-    __slots__ = ("connection", "_rows")
+    __slots__ = ("connection", "rows")
 
     def __init__(self, connection: Connection):
         self.connection = connection
-        self._rows: dict[Any, list[dict[str, Any]]] = {}
+        self.rows = RowQueue()
 
     def insert(self, table: Any, row: dict[str, Any]) -> None:
         """Queue ``row`` for ``table`` (every row of a table names the same columns)."""
-        rows = self._rows.get(table)
-        if rows is None:
-            self._rows[table] = [row]
-        else:
-            rows.append(row)
+        self.rows.add(table, row)
 
     def flush(self) -> None:
         """Insert the queued rows (none are kept queued, whether this succeeds or not)."""
-        pending, self._rows = self._rows, {}
-        for table, rows in pending.items():
-            insert_rows(self.connection, table, rows)
+        self.rows.write(self.connection)
 
 
 def core_transactions(engine: Engine) -> Callable[[], AbstractContextManager[Writes]]:

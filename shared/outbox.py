@@ -59,10 +59,18 @@ def outbox_row(*, topic: str, event: dict, now: datetime) -> dict[str, Any]:
             "created_at": now, "published_at": None}
 
 
+_PENDING = "outbox_pending"  # session.info key; only this module reads or sets it
+
+
+def mark_pending(session: Session) -> None:
+    """Say that ``session``'s transaction adds outbox rows: its relay is woken once it commits."""
+    session.info[_PENDING] = True
+
+
 def add_event(session: Session, model: type[Any], *, topic: str, event: dict, now: datetime) -> None:
     """Queue ``event`` for ``topic`` in the caller's transaction."""
     session.add(model(**outbox_row(topic=topic, event=event, now=now)))
-    session.info["outbox_pending"] = True
+    mark_pending(session)
 
 
 class OutboxRelay:
@@ -102,7 +110,7 @@ class OutboxRelay:
         event.listen(session_factory, "after_commit", self._after_commit)
 
     def _after_commit(self, session: Session) -> None:
-        if session.info.pop("outbox_pending", False):
+        if session.info.pop(_PENDING, False):
             self.wake()
 
     def wake(self) -> None:

@@ -26,7 +26,7 @@ from services.intake.models import Feedback, Outbox
 from services.intake.schemas import FeedbackIn
 from shared import events, links, topics
 from shared.group_commit import Writes
-from shared.outbox import outbox_row
+from shared.outbox import mark_pending, outbox_row
 
 FEEDBACK_TABLE: Table = Feedback.__table__  # type: ignore[assignment]
 OUTBOX_TABLE: Table = Outbox.__table__  # type: ignore[assignment]
@@ -183,7 +183,7 @@ def store_written(writes: Writes, data: dict[str, Any], *, idempotency_key: str 
 def store_feedback(session: Session, data: dict[str, Any], *, idempotency_key: str | None,
                    now: datetime, prepared: Prepared | None = None) -> Accepted:
     """:func:`store_written` in a session's transaction (the relay is woken once it commits)."""
-    session.info["outbox_pending"] = True
+    mark_pending(session)
     return store_written(Writes(session.connection()), data, idempotency_key=idempotency_key, now=now,
                          prepared=prepared)
 

@@ -6,10 +6,10 @@ from datetime import UTC, datetime, timedelta, timezone
 from typing import Any, cast
 
 import pytest
-from sqlalchemy import Table, insert, select, text
+from sqlalchemy import Table, event, insert, select, text
 
 from services.triage.models import Feedback, Outbox, Ticket, TimelineEntry
-from shared.bulk import insert_rows
+from shared.bulk import RowQueue, insert_rows
 from shared.db import make_engine
 
 NOW = datetime(2026, 11, 2, 9, 0, 0, 123456, tzinfo=UTC)
@@ -83,3 +83,26 @@ def test_columns_with_python_defaults_must_be_given(db_url: Any) -> None:
     with engine.begin() as connection, pytest.raises(ValueError, match="reopened_count"):
         insert_rows(connection, cast(Table, Ticket.__table__), [ticket])
     engine.dispose()
+
+
+def test_a_row_queue_writes_parents_first_whatever_the_order_rows_were_queued(db_url: Any) -> None:
+    engine = make_engine(db_url("triage"))
+    rows, by_name = rows_of("q"), {table.name: table for table in TABLES}
+    queue = RowQueue()
+    assert not queue
+    # a batch's first event may touch an existing ticket (a timeline row, an event) before a new one
+    for name in ("outbox", "ticket_timeline", "tickets", "feedback"):
+        for row in rows[name]:
+            queue.add(by_name[name], row)
+    assert queue and len(queue) == 4 * 60 and queue.rows(by_name["tickets"])[0]["id"] == "q-t0"
+    statements: list[str] = []
+    with engine.begin() as connection:
+        event.listen(connection, "before_cursor_execute", lambda *args: statements.append(args[2]))
+        queue.write(connection)
+        assert not queue
+    with engine.connect() as connection:
+        assert [len(found) for found in stored(connection, "q").values()] == [60, 60, 60, 60]
+    engine.dispose()
+    written = [next(table.name for table in TABLES if f"INSERT INTO {table.name} " in sql) for sql in statements]
+    # parents first; a table nobody references keeps its place in the queue
+    assert written == ["outbox", "feedback", "tickets", "ticket_timeline"]
