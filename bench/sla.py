@@ -255,8 +255,8 @@ def rootcause_accuracy(report: Report, path: Path) -> None:
 
 def _suggester() -> tuple[Any, str]:
     """Triage's suggestion exactly as ticket creation calls it: keywords plus the text classifier."""
-    from services.triage import rootcause
     from services.triage.config import load_settings
+    from services.triage.rootcause import service as rootcause
     from shared.org import load_org
 
     org = load_org(load_settings().common.org_config)
@@ -266,5 +266,5 @@ def _suggester() -> tuple[Any, str]:
     def call(text: str) -> str:
         return rootcause.suggest(text, keywords, classifier).code
 
-    return call, "services.triage.rootcause.suggest(text, keywords, new_classifier(org))"
+    return call, "services.triage.rootcause.service.suggest(text, keywords, new_classifier(org))"
 

@@ -11,11 +11,12 @@ import structlog
 from flask import Flask
 from sqlalchemy.exc import IntegrityError
 
-from services.triage import api, dashboard, handlers, pages, rootcause, routing
+from services.triage import api, dashboard, handlers, pages, routing
 from services.triage.calendar import business_hours
 from services.triage.config import TriageSettings, load_settings
 from services.triage.jobs import Sweeper
 from services.triage.models import Outbox, ProcessedEvent
+from services.triage.rootcause import service as rootcause
 from services.triage.tickets import Context
 from shared import events, topics
 from shared.db import make_engine, make_session_factory

@@ -16,8 +16,9 @@ import structlog
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from services.triage import actions, rootcause, routing, spikes
+from services.triage import actions, routing, spikes
 from services.triage.models import Feedback, RootCauseExample, Ticket
+from services.triage.rootcause import service as rootcause
 from services.triage.tickets import (
     OPEN,
     RESOLVED,

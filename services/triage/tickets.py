@@ -16,8 +16,8 @@ from sqlalchemy.orm import Session
 
 from services.triage import sla
 from services.triage.calendar import WALL_CLOCK, Calendar
-from services.triage.classifier import NaiveBayes
 from services.triage.models import Feedback, Outbox, Ticket, TimelineEntry
+from services.triage.rootcause.classifier import NaiveBayes
 from shared import events, topics
 from shared.bulk import insert_rows
 from shared.org import Org, User

@@ -3,6 +3,7 @@ and repeated causes on one touchpoint raise a spike."""
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -10,8 +11,9 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from services.triage import actions, queries, rootcause
+from services.triage import actions, queries
 from services.triage.models import Outbox, Ticket
+from services.triage.rootcause import service as rootcause
 from shared.events import decode_event
 from shared.org import load_org
 from tests.services.triage.test_handlers import NOW, feedback_event, handle
@@ -23,11 +25,17 @@ _CANDIDATES = [ROOT.parent / "shared" / "data" / "root_causes_dev.jsonl",
 DEV_SET = next((p for p in _CANDIDATES if p.exists()), _CANDIDATES[0])
 
 
+def read_labeled(path: Path) -> list[tuple[str, str]]:
+    """``(text, root_cause)`` pairs from a JSON-lines file."""
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return [(row["text"], row["root_cause"]) for row in rows]
+
+
 def test_top1_accuracy_on_the_labeled_dev_set_it_never_learned_from() -> None:
     if not DEV_SET.exists():
         pytest.skip("needs the labeled dev set (shared/data/root_causes_dev.jsonl), which this checkout lacks")
     org = load_org(ORG)
-    examples = rootcause.read_labeled(DEV_SET)
+    examples = read_labeled(DEV_SET)
     keywords = rootcause.keywords_for(org)
     combined = rootcause.accuracy(examples, keywords, rootcause.new_classifier(org))
     keywords_only = rootcause.accuracy(examples, keywords, None)

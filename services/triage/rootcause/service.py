@@ -8,14 +8,12 @@ they appear. Both work offline with no model to download.
 from __future__ import annotations
 
 import functools
-import json
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from pathlib import Path
 
-from services.triage.classifier import NaiveBayes
-from services.triage.seed_phrases import SEED_PHRASES
+from services.triage.rootcause.classifier import NaiveBayes
+from services.triage.rootcause.seed_phrases import SEED_PHRASES
 from shared.org import Org
 
 OTHER = "other"
@@ -119,9 +117,3 @@ def accuracy(examples: Iterable[tuple[str, str]], keywords: dict[str, tuple[str,
     pairs = list(examples)
     right = sum(1 for text, code in pairs if suggest(text, keywords, classifier).code == code)
     return right / len(pairs) if pairs else 0.0
-
-
-def read_labeled(path: str | Path) -> list[tuple[str, str]]:
-    """``(text, root_cause)`` pairs from a JSON-lines file."""
-    rows = [json.loads(line) for line in Path(path).read_text(encoding="utf-8").splitlines() if line.strip()]
-    return [(row["text"], row["root_cause"]) for row in rows]
