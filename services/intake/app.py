@@ -11,7 +11,7 @@ from services.intake import api, followup, pages, status
 from services.intake.config import IntakeSettings, load_settings
 from services.intake.models import Outbox, ProcessedEvent
 from services.intake.ratelimit import install_rate_limit
-from shared import events, topics
+from shared import topics
 from shared.db import make_engine, make_session_factory
 from shared.group_commit import GroupCommitter, core_transactions
 from shared.kafka import ConsumerLoop
@@ -67,7 +67,7 @@ class Intake:
         """Learns ticket state from ``ticket.events`` for the status page."""
         return ConsumerLoop(
             bootstrap=self.settings.common.kafka_bootstrap, group="intake", topics=[topics.TICKET_EVENTS],
-            handlers={t: status.on_ticket_event for t in events.TICKET_TYPES},
+            handlers={t: status.on_ticket_event for t in status.TICKET_EVENT_TYPES},
             session_factory=self.sessions, processed_model=ProcessedEvent,
         )
 

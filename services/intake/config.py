@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from marshmallow import ValidationError
-from marshmallow.validate import Range
+from marshmallow.validate import Length, Range
 
 from shared.settings import CommonSettings, common, read_env, sealed, sqlite_url
 
@@ -19,6 +19,9 @@ class IntakeSettings:
     rate_limit_storage: str
     public_url: str | None
     max_batch: int
+    mail_port: int | None = None  # the SMTP listener of the ``mail`` role (INTAKE_MAIL_PORT)
+    mail_domain: str = "localhost"  # reply+<token>@<INTAKE_MAIL_DOMAIN>
+    link_max_age: int = 30 * 24 * 3600  # seconds an answer link works (CLOSELOOP_LINK_MAX_AGE)
 
 
 def _rate(value: str) -> None:
@@ -51,6 +54,9 @@ def load_settings() -> IntakeSettings:
         rate_limit_storage=env.str("INTAKE_RATE_LIMIT_STORAGE", "memory://", validate=_storage),
         public_url=(env.str("INTAKE_PUBLIC_URL", "") or None),
         max_batch=env.int("INTAKE_MAX_BATCH", 1000, validate=Range(min=1, max=10000)),
+        mail_port=env.int("INTAKE_MAIL_PORT", None, validate=Range(min=1, max=65535)),
+        mail_domain=env.str("INTAKE_MAIL_DOMAIN", "localhost", validate=Length(min=1, max=253)),
+        link_max_age=env.int("CLOSELOOP_LINK_MAX_AGE", 30 * 24 * 3600, validate=Range(min=60)),
     )
     sealed(env)
     return settings

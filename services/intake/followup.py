@@ -1,37 +1,66 @@
-"""One-click "did this fix it?" answers from the closed-loop email (links made by notify).
+"""The "did this fix it?" answer links of the resolution email (links made by notify).
 
-``GET /follow-up?token=...`` checks the signed token (``shared.links``), stores the answer as
-``source: follow_up`` feedback ``in_reply_to`` the ticket (once per link, however often it is
-clicked), thanks the customer and offers an optional comment. Triage reopens the ticket on
-``not_fixed``. A forged or damaged link gets a clear 400 page and stores nothing.
+``GET /follow-up?token=...`` only shows a page with the choice ("fixed" / "not fixed", and for
+"not fixed" a box for why): a mail scanner or a link preview that fetches the link changes
+nothing. Only the ``POST`` from that page (CSRF-protected) records the answer, as ``source:
+follow_up`` feedback ``in_reply_to`` the ticket with ``metadata.answer`` and
+``metadata.resolution_id``; the reason is its ``comment``. Triage reopens the ticket on
+``not_fixed``.
+
+A link belongs to one resolution (its nonce is the ``ticket.resolved`` event id): once the ticket
+is reopened or resolved again, or after ``CLOSELOOP_LINK_MAX_AGE``, it gets a friendly 410 page.
+A forged or damaged link gets a clear 400 page. Neither stores anything.
 """
 
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC, datetime
 from typing import Any
 
 from flask import Blueprint, current_app, render_template, request, url_for
 from marshmallow import ValidationError
 
-from services.intake import handlers
 from services.intake import metrics as intake_metrics
-from services.intake.forms import FollowUpCommentForm
-from services.intake.models import Feedback
+from services.intake import status
+from services.intake.forms import FollowUpAnswerForm
+from services.intake.models import Feedback, TicketHistory
 from services.intake.schemas import MAX_COMMENT
-from shared.links import BadLink, read_follow_up_token
+from shared.links import ANSWERS, BadLink, ExpiredLink, read_follow_up_token
 
 bp = Blueprint("follow_up", __name__)
 MAX_TOKEN = 2000
+CURRENT, STALE, PENDING, UNKNOWN = "current", "stale", "pending", "unknown"
+
+
+class _Gone(Exception):
+    """The link is genuine but no longer answers anything (expired, or another resolution)."""
 
 
 def _read(token: str) -> dict[str, str] | None:
+    """The link's content; ``None`` if forged or damaged; raise :class:`_Gone` if expired."""
     if not token or len(token) > MAX_TOKEN:
         return None
+    settings = current_app.extensions["closeloop_settings"]
     try:
-        return read_follow_up_token(current_app.extensions["closeloop_settings"].common.link_secret, token)
+        return read_follow_up_token(settings.common.link_secret, token, max_age=settings.link_max_age)
+    except ExpiredLink as exc:
+        raise _Gone from exc
     except BadLink:
         return None
+
+
+def _state(session: Any, link: dict[str, str]) -> tuple[str, Feedback | None]:
+    """Whether the link answers the ticket's current resolution, as far as intake knows."""
+    original = session.get(Feedback, link["feedback_id"])
+    if original is None or (original.ticket_id and original.ticket_id != link["ticket_id"]):
+        return UNKNOWN, None
+    if link["nonce"] and original.resolution_id == link["nonce"] and original.ticket_status == "resolved":
+        return CURRENT, original
+    seen = session.get(TicketHistory, link["nonce"]) if link["nonce"] else None
+    if seen is not None:
+        return STALE, original  # reopened or resolved again since this link was made
+    return PENDING, original  # a resolution intake has not heard of yet (its consumer is behind)
 
 
 def _bad_link() -> Any:
@@ -39,66 +68,79 @@ def _bad_link() -> Any:
     return render_template("follow_up_bad.html"), 400
 
 
-def _status_url(feedback_id: str) -> str | None:
-    with current_app.extensions["closeloop_sessions"]() as session:
-        original = session.get(Feedback, feedback_id)
-        if original is None:
-            return None
-        return url_for("pages.status", token=original.status_token)
+def _gone(status_url: str | None = None) -> Any:
+    intake_metrics.rejected("old_link")
+    return render_template("follow_up_gone.html", status_url=status_url), 410
 
 
-def _store(link: dict[str, str], token: str, comment: str | None) -> handlers.Accepted:
-    with current_app.extensions["closeloop_sessions"]() as session, session.begin():
-        accepted = handlers.accept_follow_up(session, link=link, token=token, comment=comment, now=datetime.now(UTC))
-    intake_metrics.stored(source="follow_up", duplicate_kind=accepted.duplicate_kind)
-    return accepted
+def _status_url(original: Feedback | None) -> str | None:
+    return url_for("pages.status", token=original.status_token) if original is not None else None
 
 
 @bp.get("/follow-up")
 def answer() -> Any:
-    """Record the customer's answer and thank them; offer a comment box."""
-    intake_metrics.RECEIVED.labels("follow_up").inc()
+    """Show the choice; record nothing."""
     token = request.args.get("token", "")
-    link = _read(token)
+    try:
+        link = _read(token)
+    except _Gone:
+        return _gone()
     if link is None:
         return _bad_link()
-    try:
-        _store(link, token, None)
-    except ValidationError:
+    with current_app.extensions["closeloop_sessions"]() as session:
+        state, original = _state(session, link)
+        status_url = _status_url(original)
+    if state == UNKNOWN:
         return _bad_link()
-    form = FollowUpCommentForm(token=token)
-    return render_template("follow_up.html", answer=link["answer"], form=form, error=None,
-                           status_url=_status_url(link["feedback_id"]))
+    if state == STALE:
+        return _gone(status_url)
+    form = FollowUpAnswerForm(token=token, answer=link["answer"])
+    return render_template("follow_up.html", form=form, answer=link["answer"], error=None, status_url=status_url)
 
 
 @bp.post("/follow-up")
-def comment() -> Any:
-    """Add the customer's optional comment to their answer."""
+def record() -> Any:
+    """Record the answer the customer chose on the page (and why, for "not fixed")."""
     intake_metrics.RECEIVED.labels("follow_up").inc()
-    form = FollowUpCommentForm()
+    form = FollowUpAnswerForm()
     token = form.token.data or ""
-    link = _read(token)
+    try:
+        link = _read(token)
+    except _Gone:
+        return _gone()
     if link is None:
         return _bad_link()
-    status_url = _status_url(link["feedback_id"])
+    chosen = form.answer.data if form.answer.data in ANSWERS else None
     text = (form.comment.data or "").replace("\r\n", "\n")
-    error = None
-    if not form.validate_on_submit():
-        error = "This page was open too long. Please send your comment again."
-        intake_metrics.rejected("csrf")
-    elif not text.strip():
-        error = "Write a few words, or simply close this page: your answer is already saved."
-    elif len(text) > MAX_COMMENT:
-        error = "Please keep it under 10,000 characters."
-    if error is None:
-        try:
-            _store(link, token, text)
-        except handlers.IdempotencyConflict:
-            error = "We already have a comment for this answer. Thank you!"
-        except ValidationError:
+    with current_app.extensions["closeloop_sessions"]() as session, session.begin():
+        state, original = _state(session, link)
+        status_url = _status_url(original)
+        if state == UNKNOWN:
             return _bad_link()
-    if error is not None:
-        return render_template("follow_up.html", answer=link["answer"], form=form, error=error,
-                               status_url=status_url), 422
-    return render_template("follow_up_done.html", status_url=status_url)
-
+        if state == STALE:
+            return _gone(status_url)
+        error, code = None, 422
+        if not form.validate_on_submit():  # only the CSRF token can fail here
+            intake_metrics.rejected("csrf")
+            error, code = "This page was open too long. Nothing was saved: please choose again.", 400
+        elif chosen is None:
+            error = "Choose one of the two answers."
+        elif len(text) > MAX_COMMENT:
+            error = "Please keep it under 10,000 characters."
+        elif state == PENDING:
+            error, code = "We are still catching up with this ticket. Please try again in a minute.", 409
+        if error is None:
+            assert chosen is not None
+            seed = "|".join((token, chosen, text))
+            key = "follow-up:" + hashlib.sha256(seed.encode()).hexdigest()
+            try:
+                accepted = status.store_customer_message(
+                    session, ticket_id=link["ticket_id"], original=original, source="follow_up",
+                    comment=text if text.strip() else None, now=datetime.now(UTC), idempotency_key=key,
+                    metadata={"answer": chosen, "resolution_id": link["nonce"], "feedback_id": link["feedback_id"]})
+            except ValidationError:
+                return _bad_link()
+            intake_metrics.stored(source="follow_up", duplicate_kind=accepted.duplicate_kind)
+            return render_template("follow_up_done.html", answer=chosen, status_url=status_url)
+    return render_template("follow_up.html", form=form, answer=chosen or link["answer"], error=error,
+                           status_url=status_url), code

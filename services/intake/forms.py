@@ -38,11 +38,23 @@ class FeedbackForm(FlaskForm):
     website = StringField()  # honeypot
 
 
-class FollowUpCommentForm(FlaskForm):
-    """The optional comment after a one-click follow-up answer."""
+class FollowUpAnswerForm(FlaskForm):
+    """The page an answer link opens: "fixed" or "not fixed", and for "not fixed" why.
+
+    Only posting it records the answer, so a mail scanner or a link preview that fetches the
+    link changes nothing.
+    """
 
     token = HiddenField()
+    answer = StringField()
     comment = TextAreaField()
+
+
+class StatusMessageForm(FlaskForm):
+    """The customer writing back on their status page."""
+
+    message = TextAreaField()
+    website = StringField()  # honeypot
 
 
 def feedback_from_form(form: FeedbackForm, *, locale: str | None) -> dict[str, Any]:

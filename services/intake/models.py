@@ -46,12 +46,42 @@ class Feedback(Base):
     sla_state: Mapped[str | None] = mapped_column(String(20))
     team_name: Mapped[str | None] = mapped_column(String(200))
     due_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # what was done, in the words meant for the customer (``customer_message``); never the internal note
     resolution: Mapped[str | None] = mapped_column(Text)
     root_cause_label: Mapped[str | None] = mapped_column(String(200))
     ticket_updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    owner_name: Mapped[str | None] = mapped_column(String(200))  # the owner's first name
+    # the id of the ``ticket.resolved`` event of the ticket's current resolution (None while open):
+    # the nonce its answer links must carry
+    resolution_id: Mapped[str | None] = mapped_column(String(64))
 
 
 Index("ix_feedback_ticket_id", Feedback.ticket_id)
+Index("ix_feedback_in_reply_to", Feedback.in_reply_to)
+
+
+class TicketHistory(Base):
+    """What the customer may see of a ticket's life, one row per public ``ticket.events`` event.
+
+    Kinds: ``owned`` (an owner took it), ``reassigned``, ``reply`` (the owner wrote to the customer), ``resolved``
+    (what was done: the customer message or the cause's label), ``reopened``, ``breached`` (the
+    promise was missed). Internal notes and the internal resolution note never come here. The
+    customer's own messages are the feedback rows ``in_reply_to`` the ticket.
+    """
+
+    __tablename__ = "ticket_history"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # the event's id
+    ticket_id: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(20))
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    author: Mapped[str | None] = mapped_column(String(200))  # a first name
+    team_name: Mapped[str | None] = mapped_column(String(200))
+    body: Mapped[str | None] = mapped_column(Text)
+    root_cause_label: Mapped[str | None] = mapped_column(String(200))
+
+
+Index("ix_ticket_history_ticket_at", TicketHistory.ticket_id, TicketHistory.at)
 
 
 class Outbox(OutboxMixin, Base):

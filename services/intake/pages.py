@@ -1,4 +1,5 @@
-"""Intake's pages for customers: the feedback form, the thank-you page and the status page."""
+"""Intake's pages for customers: the feedback form, the thank-you page and the status page (the
+customer's side of the ticket's thread, where they can write back)."""
 
 from __future__ import annotations
 
@@ -10,10 +11,10 @@ from typing import Any
 from flask import Blueprint, current_app, redirect, render_template, request, url_for
 from marshmallow import ValidationError
 
-from services.intake import handlers, queries
+from services.intake import handlers, queries, status
 from services.intake import metrics as intake_metrics
-from services.intake.forms import TOUCHPOINTS, FeedbackForm, feedback_from_form, form_errors
-from services.intake.schemas import FeedbackIn
+from services.intake.forms import TOUCHPOINTS, FeedbackForm, StatusMessageForm, feedback_from_form, form_errors
+from services.intake.schemas import MAX_COMMENT, FeedbackIn
 
 bp = Blueprint("pages", __name__)
 LOCALE = re.compile(r"^[A-Za-z]{2,3}([_-][A-Za-z0-9]{2,8})*$")
@@ -73,12 +74,70 @@ def thanks(token: str) -> Any:
                            status_url=url_for("pages.status", token=feedback.status_token, _external=True))
 
 
-@bp.get("/status/<token>")
-def status(token: str) -> Any:
-    """What happened to a feedback, without logging in: received, which team owns it, what was done."""
+MESSAGE_ERRORS = {
+    "csrf": "This page was open too long or came from somewhere else. Nothing was lost: please send it again.",
+    "empty": "Write a few words first.",
+    "long": "Please keep it under 10,000 characters.",
+    "no_ticket": "You can write here as soon as someone owns your feedback (usually within a minute).",
+    "invalid": "We could not take this message. Please check it and send it again.",
+}
+
+
+def _status_page(session: Any, feedback: Any, form: StatusMessageForm, *, error: str | None = None,
+                 sent: bool = False) -> str:
+    info = queries.feedback_status(session, feedback)
+    return render_template("status.html", info=info, thread=status.thread(session, feedback),
+                           owner=feedback.owner_name, form=form, error=error, sent=sent, now=datetime.now(UTC))
+
+
+@bp.get("/status/<token>", endpoint="status")
+def status_page(token: str) -> Any:
+    """The customer's side of the thread, without logging in: what they sent, who owns it, the
+    owner's replies, what was done, reopenings, a missed deadline; and a box to write back."""
     with _sessions()() as session:
         feedback = queries.by_status_token(session, token) if len(token) <= 64 else None
         if feedback is None:
             return render_template("status_missing.html"), 404
-        info = queries.feedback_status(session, feedback)
-    return render_template("status.html", info=info, now=datetime.now(UTC))
+        return _status_page(session, feedback, StatusMessageForm(), sent=request.args.get("sent") == "1")
+
+
+@bp.post("/status/<token>")
+def write_back(token: str) -> Any:
+    """The customer writes back: stored as ``form`` feedback ``in_reply_to`` the ticket, which
+    joins the ticket's conversation in triage."""
+    intake_metrics.RECEIVED.labels("form").inc()
+    form = StatusMessageForm()
+    with _sessions()() as session, session.begin():
+        feedback = queries.by_status_token(session, token) if len(token) <= 64 else None
+        if feedback is None:
+            return render_template("status_missing.html"), 404
+        text = (form.message.data or "").replace("\r\n", "\n")
+        problem, code = None, 422
+        if not form.validate_on_submit():  # only the CSRF token can fail here
+            intake_metrics.rejected("csrf")
+            problem, code = "csrf", 400
+        elif form.website.data:
+            # a bot filled the hidden field: look like success, store nothing
+            intake_metrics.rejected("honeypot")
+            return redirect(url_for("pages.status", token=token, sent="1"), 303)
+        elif not feedback.ticket_id:
+            problem, code = "no_ticket", 409
+        elif not text.strip():
+            problem = "empty"
+        elif len(text) > MAX_COMMENT:
+            problem = "long"
+        if problem is None:
+            seed = f"{form.csrf_token.data}|{feedback.ticket_id}|{text}"
+            key = "status:" + hashlib.sha256(seed.encode()).hexdigest()
+            try:
+                accepted = status.store_customer_message(
+                    session, ticket_id=str(feedback.ticket_id), original=feedback, source="form", comment=text,
+                    now=datetime.now(UTC), idempotency_key=key)
+            except (ValidationError, handlers.IdempotencyConflict):
+                problem = "invalid"
+            else:
+                intake_metrics.stored(source="form", duplicate_kind=accepted.duplicate_kind)
+                return redirect(url_for("pages.status", token=token, sent="1"), 303)
+        if problem != "csrf":
+            intake_metrics.rejected("invalid")
+        return _status_page(session, feedback, form, error=MESSAGE_ERRORS[problem]), code
