@@ -1,8 +1,11 @@
 """How a feedback feels: positive, neutral or negative, from its score, refined by its comment.
 
 Both triage (does it open a ticket?) and notify (is it praise or a complaint?) use this, so they
-always agree. Scores lead; an English comment's own sentiment (VADER) can turn a positive score
-into a problem ("10, but the delivery was a disaster") or a neutral one either way.
+always agree. Scores lead; a comment's own sentiment can turn a positive score into a problem
+("10, but the delivery was a disaster") or a neutral one either way, and decides alone when there
+is no score (a chat or social message). The comment's language is detected
+(:mod:`shared.language`): English is read by VADER, Bengali by the project's own lexicon
+(:mod:`shared.sentiment_bn`); a comment in another language leaves the score to decide.
 """
 
 from __future__ import annotations
@@ -10,6 +13,9 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 from typing import Any
+
+from shared import sentiment_bn
+from shared.language import language_of
 
 POSITIVE, NEUTRAL, NEGATIVE = "positive", "neutral", "negative"
 KIND = {POSITIVE: "praise", NEUTRAL: "neutral", NEGATIVE: "complaint"}
@@ -42,18 +48,12 @@ def score_bucket(metric: str, score: int) -> str:
 
 
 def looks_english(text: str, locale: str | None) -> bool:
-    """Whether VADER (English only) may judge ``text``."""
-    if locale:
-        return locale.lower().startswith("en")
-    letters = [c for c in text if c.isalpha()]
-    if not letters:
-        return False
-    ascii_letters = sum(1 for c in letters if c.isascii())
-    return ascii_letters / len(letters) > 0.95
+    """Whether VADER (English only) may judge ``text``: the text is English, whatever the locale."""
+    return language_of(text, locale) == "en"
 
 
 def comment_polarity(text: str) -> float:
-    """VADER compound score of ``text``, -1 (very negative) to 1 (very positive)."""
+    """VADER compound score of English ``text``, -1 (very negative) to 1 (very positive)."""
     global _analyzer
     if _analyzer is None:
         with _lock:
@@ -62,6 +62,16 @@ def comment_polarity(text: str) -> float:
 
                 _analyzer = SentimentIntensityAnalyzer()
     return float(_analyzer.polarity_scores(text)["compound"])
+
+
+def text_polarity(text: str, locale: str | None = None) -> float | None:
+    """-1 to 1 for a comment in a language we read (English, Bengali); ``None`` otherwise."""
+    language = language_of(text, locale)
+    if language == "en":
+        return comment_polarity(text)
+    if language == "bn":
+        return sentiment_bn.polarity(text)
+    return None
 
 
 def classify(*, metric: str | None, score: int | None, rating: int | None, comment: str | None,
@@ -74,8 +84,8 @@ def classify(*, metric: str | None, score: int | None, rating: int | None, comme
         score_label = score_bucket("rating", rating)
     polarity = None
     text = (comment or "").strip()
-    if text and looks_english(text, locale):
-        polarity = comment_polarity(text)
+    if text:
+        polarity = text_polarity(text, locale)
     label = score_label
     if label is None:
         if polarity is None:
