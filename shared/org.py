@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from marshmallow import RAISE, Schema, ValidationError, fields, post_load, validate, validates_schema
+from marshmallow import INCLUDE, RAISE, Schema, ValidationError, fields, post_load, validate, validates_schema
 
 ROLES = ("employee", "lead", "leader", "admin")
 LEADERSHIP_ROLES = ("leader", "admin")
@@ -85,11 +85,12 @@ class RootCause:
 
 @dataclass(frozen=True)
 class Channel:
+    """A place notify sends to. ``type`` names its kind and ``options`` holds the kind's own keys from
+    the file (``url``, ``secret``, ``to``...): notify, which knows the kinds, checks them when it starts."""
+
     id: str
     type: str
-    url: str | None = None
-    secret: str | None = None
-    to: tuple[str, ...] = ()
+    options: dict[str, Any] = field(default_factory=dict)
     subscribe: dict[str, Any] = field(default_factory=dict)
 
 
@@ -201,12 +202,12 @@ class _SubscribeSchema(_Strict):
     digest = fields.List(fields.String(validate=validate.OneOf(["daily", "weekly"])), load_default=None)
 
 
-class _ChannelSchema(_Strict):
+class _ChannelSchema(Schema):
+    class Meta:
+        unknown = INCLUDE  # the type's own options, checked by the service that sends to it
+
     id = fields.String(required=True)
-    type = fields.String(required=True, validate=validate.OneOf(["slack", "webhook", "email", "feed"]))
-    url = fields.String(load_default=None)
-    secret = fields.String(load_default=None)
-    to = fields.List(fields.Email(), load_default=list)
+    type = fields.String(required=True, validate=validate.Regexp(r"^[a-z][a-z0-9_-]{0,49}$"))
     subscribe = fields.Nested(_SubscribeSchema, load_default=dict)
 
 
@@ -270,7 +271,8 @@ class _OrgSchema(_Strict):
             sla_default_seconds=data["sla"].get("default_seconds"),
             sla_by_priority=dict(data["sla"].get("by_priority") or {}),
             root_causes=causes,
-            channels=[Channel(id=c["id"], type=c["type"], url=c["url"], secret=c["secret"], to=tuple(c["to"]),
+            channels=[Channel(id=c["id"], type=c["type"],
+                              options={k: v for k, v in c.items() if k not in ("id", "type", "subscribe")},
                               subscribe={k: v for k, v in c["subscribe"].items() if v is not None})
                       for c in data["channels"]],
             integrations=[Integration(**i) for i in data["integrations"]],

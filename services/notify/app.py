@@ -8,7 +8,8 @@ from typing import Any
 from flask import Flask
 
 from services.notify import api, handlers, jobs, pages
-from services.notify.channels import Channels
+from services.notify.batch import ConsumerBatches
+from services.notify.channels import Channels, Tools
 from services.notify.config import NotifySettings, load_settings
 from services.notify.delivery import DeliveryWorker
 from services.notify.mail import Mailer, SmtpConfig
@@ -35,8 +36,9 @@ class Notify:
                                     intake_url=settings.intake_public_url, triage_url=settings.triage_public_url,
                                     notify_url=settings.notify_public_url)
         self.mailer = Mailer(SmtpConfig.from_url(settings.smtp_url), timeout=settings.delivery_timeout_seconds)
-        self.channels = Channels(org_channels={c.id: c for c in self.org.channels}, mailer=self.mailer,
-                                 timeout=settings.delivery_timeout_seconds)
+        # a channel of a type notify has no module for, or with bad options, stops it here, named
+        tools = Tools(mailer=self.mailer, timeout=settings.delivery_timeout_seconds)
+        self.channels = Channels(self.org.channels, tools, where=f"org file {self.org.path}")
 
     def create_app(self) -> Flask:
         """The web app."""
@@ -51,13 +53,14 @@ class Notify:
 
     def consumer(self) -> ConsumerLoop:
         """Records feed entries and the deliveries that feedback and ticket events call for."""
-        on_ticket = partial(handlers.on_ticket_event, ctx=self.ctx)
+        batches = ConsumerBatches()
+        on_ticket = batches.handler(partial(handlers.on_ticket_event, ctx=self.ctx))
         return ConsumerLoop(
             bootstrap=self.settings.common.kafka_bootstrap, group="notify",
             topics=[topics.FEEDBACK_RECEIVED, topics.TICKET_EVENTS],
-            handlers={events.FEEDBACK_RECEIVED: partial(handlers.on_feedback_received, ctx=self.ctx),
+            handlers={events.FEEDBACK_RECEIVED: batches.handler(partial(handlers.on_feedback_received, ctx=self.ctx)),
                       **{t: on_ticket for t in events.TICKET_TYPES}},
-            session_factory=self.sessions, processed_model=ProcessedEvent, batch_hook=handlers.feed_batch,
+            session_factory=self.sessions, processed_model=ProcessedEvent, batch_hook=batches.hook,
         )
 
     def delivery_worker(self) -> DeliveryWorker:

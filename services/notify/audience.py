@@ -12,6 +12,7 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
+from services.notify.channels import delivers
 from shared.events import FEEDBACK_RECEIVED
 from shared.org import Channel, Org, User
 
@@ -31,7 +32,7 @@ def subscribed_events(channel: Channel) -> list[str]:
 def matches(channel: Channel, *, event_type: str, kind: str | None, team: str | None,
             touchpoint: str | None) -> bool:
     """Whether ``channel`` subscribed to this event."""
-    if channel.type == "feed" or event_type not in subscribed_events(channel):
+    if not delivers(channel) or event_type not in subscribed_events(channel):
         return False
     sub = channel.subscribe
     for key, value in (("kinds", kind), ("teams", team), ("touchpoints", touchpoint)):
@@ -41,13 +42,13 @@ def matches(channel: Channel, *, event_type: str, kind: str | None, team: str | 
 
 
 def channels_for(org: Org, **event: Any) -> list[Channel]:
-    """Every org channel (except the built-in feed) that subscribed to this event."""
+    """Every org channel notify delivers to (not the built-in feed) that subscribed to this event."""
     return [c for c in org.channels if matches(c, **event)]
 
 
 def digest_channels(org: Org, period: str) -> list[Channel]:
     """Channels that asked for the ``daily`` or ``weekly`` digest."""
-    return [c for c in org.channels if c.type != "feed" and period in c.subscribe.get("digest", [])]
+    return [c for c in org.channels if delivers(c) and period in c.subscribe.get("digest", [])]
 
 
 def _word(name: str, *, ignore_case: bool) -> re.Pattern[str]:

@@ -1,42 +1,36 @@
 """Notify's use cases: feed entries, broadcasts, ticket notices, the customer's closed loop, digests.
 
 Handlers only record what must be sent (a ``deliveries`` row per channel or person and event) in
-the caller's transaction; the delivery worker sends later, so a slow or broken channel can never
-hold up the consumer.
+their unit of work (:class:`~services.notify.batch.FeedBatch`); the delivery worker sends later,
+so a slow or broken channel can never hold up the consumer.
 """
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
-
 from services.notify import audience, messages
+from services.notify.batch import FeedBatch
+from services.notify.channels import recipients
 from services.notify.digest import digest_message, period_window
-from services.notify.models import PENDING, Delivery, EarlyTicketEvent, FeedEntry
+from services.notify.models import FeedEntry
 from services.notify.queries import digest_stats
 from services.notify.redaction import redact
 from shared import events
-from shared.db import among
 from shared.events import Event
 from shared.links import FIXED, NOT_FIXED, follow_up_url
 from shared.org import Channel, Org, User
 from shared.sentiment import classify_feedback
 
-PERSON_CHANNEL = "people"
-CUSTOMER_CHANNEL = "customer"
 PERSON_NOTICES = (events.TICKET_CREATED, events.TICKET_ASSIGNED, events.TICKET_SLA_WARNING,
                   events.TICKET_SLA_BREACHED, events.TICKET_ESCALATED, events.TICKET_REOPENED)
 
 
 @dataclass(frozen=True)
 class Context:
-    """What the handlers need besides the session: the org and the public addresses links point to."""
+    """What the handlers need besides their batch: the org and the public addresses links point to."""
 
     org: Org
     link_secret: str
@@ -53,85 +47,10 @@ class Context:
         return f"{self.triage_url.rstrip('/')}/inbox"
 
 
-def record(session: Session, *, event_id: str, event_type: str, message: messages.Message, now: datetime,
-           channel: Channel | None = None, person: User | None = None, customer_email: str | None = None) -> None:
-    """Queue one message for an org channel, a person (by email) or the customer."""
-    if channel is not None:
-        name, ctype, address, recipient = channel.id, channel.type, "", None
-    elif person is not None:
-        name, ctype, address, recipient = PERSON_CHANNEL, "email", person.email or "", person.name
-    else:
-        name, ctype, address, recipient = CUSTOMER_CHANNEL, "email", customer_email or "", "customer"
-    session.add(Delivery(channel=name, channel_type=ctype, address=address, recipient=recipient,
-                         event_id=event_id, event_type=event_type, subject=message.subject[:300],
-                         message=message.to_json(), status=PENDING, attempts=0, created_at=now,
-                         next_attempt_at=now))
-
-
-@contextlib.contextmanager
-def feed_batch(session: Session, batch: list[Event]) -> Iterator[None]:
-    """Around a consumer batch: look up the feed entries of every message in it with one query."""
-    ids: set[str] = {event.data["id"] if event.type == events.FEEDBACK_RECEIVED else event.data["feedback_id"]
-                     for event in batch}
-    query = select(FeedEntry).where(among(session, FeedEntry.feedback_id, ids))
-    found = {entry.feedback_id: entry for entry in session.scalars(query)} if ids else {}
-    _entries(session).update(found)
-    absent: set[str] = session.info.setdefault("notify_feed_absent", set())
-    absent.update(ids - set(found))
-    arriving = [event.data["id"] for event in batch if event.type == events.FEEDBACK_RECEIVED]
-    early = select(EarlyTicketEvent.feedback_id).where(among(session, EarlyTicketEvent.feedback_id, arriving))
-    session.info[_EARLY] = set(session.scalars(early)) if arriving else set()
-    try:
-        yield
-    finally:
-        absent.difference_update(ids)
-        session.info.pop(_EARLY, None)
-
-
-_EARLY = "notify_early_feedback_ids"
-
-
-def _early_events(session: Session, feedback_id: str) -> list[EarlyTicketEvent]:
-    """The ticket events handled before this feedback reached the feed, oldest first."""
-    known = session.info.get(_EARLY)
-    if known is not None and feedback_id not in known:  # looked up for the whole batch
-        return []
-    return list(session.scalars(select(EarlyTicketEvent).where(EarlyTicketEvent.feedback_id == feedback_id)
-                                .order_by(EarlyTicketEvent.id)))
-
-
-def _entries(session: Session) -> dict[str, FeedEntry]:
-    """Feed entries this session has added or loaded, by feedback id.
-
-    Handlers run with autoflush off, so that a batch of messages is written in one flush at
-    commit instead of one flush per message; this map is how a later message of the same batch
-    finds an entry an earlier one added but did not flush.
-    """
-    entries: dict[str, FeedEntry] = session.info.setdefault("notify_feed_entries", {})
-    return entries
-
-
-def _entry(session: Session, feedback_id: str) -> FeedEntry | None:
-    known = _entries(session).get(feedback_id)
-    if known is not None and known in session:  # not expunged by a rolled-back savepoint
-        return known
-    if feedback_id in session.info.get("notify_feed_absent", ()):  # looked up for the batch: not there
-        return None
-    entry = session.scalar(select(FeedEntry).where(FeedEntry.feedback_id == feedback_id))
-    if entry is not None:
-        _entries(session)[feedback_id] = entry
-    return entry
-
-
-def on_feedback_received(session: Session, event: Event, now: datetime, *, ctx: Context) -> FeedEntry | None:
+def on_feedback_received(batch: FeedBatch, event: Event, now: datetime, *, ctx: Context) -> FeedEntry | None:
     """Add the feedback to the org feed and broadcast it, personal data redacted."""
-    with session.no_autoflush:
-        return _on_feedback_received(session, event, now, ctx=ctx)
-
-
-def _on_feedback_received(session: Session, event: Event, now: datetime, *, ctx: Context) -> FeedEntry | None:
     data = event.data
-    if _entry(session, data["id"]) is not None:
+    if batch.entry(data["id"]) is not None:
         return None
     sentiment = classify_feedback(data)
     survey = data.get("survey") or {}
@@ -143,17 +62,15 @@ def _on_feedback_received(session: Session, event: Event, now: datetime, *, ctx:
         comment_score=sentiment.comment_score, customer_email=customer.get("email"),
         customer_name=customer.get("name"), updated_at=now,
     )
-    session.add(entry)
-    _entries(session)[entry.feedback_id] = entry
-    for early in _early_events(session, entry.feedback_id):
-        _catch_up(session, events.decode_event(early.payload.encode()), entry, now, ctx=ctx)
-        session.delete(early)
+    batch.add_entry(entry)
+    for early in batch.take_early(entry.feedback_id):
+        _catch_up(batch, early, entry, now, ctx=ctx)
     if data["source"] == "follow_up" and not entry.comment:
         return entry  # a bare "fixed" / "not fixed" click: triage acts on it, the channels need not hear it
     broadcast = messages.feedback_message(entry, ctx.org, feed_url=ctx.feed_url)
     for channel in audience.channels_for(ctx.org, event_type=event.type, kind=entry.kind, team=None,
                                          touchpoint=entry.touchpoint):
-        record(session, event_id=event.id, event_type=event.type, message=broadcast, now=now, channel=channel)
+        batch.record(event_id=event.id, event_type=event.type, message=broadcast, now=now, channel=channel)
     if entry.kind == "praise":
         users, teams = audience.named_in(ctx.org, entry.comment)
         named = [u.name for u in users] + [ctx.org.teams[t].name for t in teams]
@@ -161,38 +78,32 @@ def _on_feedback_received(session: Session, event: Event, now: datetime, *, ctx:
             kudos = messages.kudos_message(entry, ctx.org, named=named, feed_url=ctx.feed_url)
             for person in audience.praise_recipients(ctx.org, users, teams):
                 if person.email:
-                    record(session, event_id=event.id, event_type="feedback.praised", message=kudos, now=now,
-                           person=person)
+                    batch.record(event_id=event.id, event_type="feedback.praised", message=kudos, now=now,
+                                 person=person)
     return entry
 
 
-def on_ticket_event(session: Session, event: Event, now: datetime, *, ctx: Context) -> None:
+def on_ticket_event(batch: FeedBatch, event: Event, now: datetime, *, ctx: Context) -> None:
     """Keep the feed entry current and tell the people and channels concerned."""
-    with session.no_autoflush:
-        _on_ticket_event(session, event, now, ctx=ctx)
-
-
-def _on_ticket_event(session: Session, event: Event, now: datetime, *, ctx: Context) -> None:
     data = event.data
-    entry = _entry(session, data["feedback_id"])
+    entry = batch.entry(data["feedback_id"])
     if entry is not None:
         _update_entry(entry, event, now)
     else:  # its feedback is not on the feed yet: the entry's part waits for it (EarlyTicketEvent)
-        session.add(EarlyTicketEvent(feedback_id=data["feedback_id"], event_id=event.id, created_at=now,
-                                     payload=events.encode_event(events.envelope_of(event)).decode()))
+        batch.keep_early(event, now)
     if event.type in PERSON_NOTICES:
         notice = messages.ticket_message(event.type, data, entry, ctx.org, inbox_url=ctx.inbox_url)
         for person in audience.ticket_recipients(ctx.org, event.type, data):
-            record(session, event_id=event.id, event_type=event.type, message=notice, now=now, person=person)
+            batch.record(event_id=event.id, event_type=event.type, message=notice, now=now, person=person)
     kind = entry.kind if entry is not None else data.get("kind")
     subscribed = audience.channels_for(ctx.org, event_type=event.type, kind=kind, team=data["team"],
                                        touchpoint=data.get("touchpoint"))
     if event.type == events.TICKET_RESOLVED:
-        _on_resolved(session, event, now, ctx=ctx, entry=entry, subscribed=subscribed)
+        _on_resolved(batch, event, now, ctx=ctx, entry=entry, subscribed=subscribed)
     elif subscribed:
         notice = messages.ticket_message(event.type, data, entry, ctx.org, inbox_url=ctx.inbox_url)
         for channel in subscribed:
-            record(session, event_id=event.id, event_type=event.type, message=notice, now=now, channel=channel)
+            batch.record(event_id=event.id, event_type=event.type, message=notice, now=now, channel=channel)
 
 
 def _update_entry(entry: FeedEntry, event: Event, now: datetime) -> None:
@@ -212,7 +123,7 @@ def _update_entry(entry: FeedEntry, event: Event, now: datetime) -> None:
     entry.updated_at = now
 
 
-def _on_resolved(session: Session, event: Event, now: datetime, *, ctx: Context, entry: FeedEntry | None,
+def _on_resolved(batch: FeedBatch, event: Event, now: datetime, *, ctx: Context, entry: FeedEntry | None,
                  subscribed: list[Channel]) -> None:
     data = event.data
     notice = messages.resolved_message(data, entry, ctx.org, inbox_url=ctx.inbox_url)
@@ -222,14 +133,14 @@ def _on_resolved(session: Session, event: Event, now: datetime, *, ctx: Context,
         targets.append(home)
     for target in targets:
         if isinstance(target, Channel):
-            record(session, event_id=event.id, event_type=event.type, message=notice, now=now, channel=target)
+            batch.record(event_id=event.id, event_type=event.type, message=notice, now=now, channel=target)
         elif target.email:
-            record(session, event_id=event.id, event_type=event.type, message=notice, now=now, person=target)
+            batch.record(event_id=event.id, event_type=event.type, message=notice, now=now, person=target)
     if entry is not None:
-        _customer_letter(session, event, entry, now, ctx=ctx)
+        _customer_letter(batch, event, entry, now, ctx=ctx)
 
 
-def _customer_letter(session: Session, event: Event, entry: FeedEntry, now: datetime, *, ctx: Context) -> None:
+def _customer_letter(batch: FeedBatch, event: Event, entry: FeedEntry, now: datetime, *, ctx: Context) -> None:
     """Close the loop: tell the customer what was done, with "fixed" / "not fixed" links."""
     if not entry.customer_email:
         return
@@ -238,34 +149,33 @@ def _customer_letter(session: Session, event: Event, entry: FeedEntry, now: date
                                    feedback_id=data["feedback_id"], answer=answer, nonce=event.id)
              for answer in (FIXED, NOT_FIXED)}
     letter = messages.customer_message(data, entry, ctx.org, fixed_url=links[FIXED], not_fixed_url=links[NOT_FIXED])
-    record(session, event_id=event.id, event_type="ticket.resolved.customer", message=letter, now=now,
-           customer_email=entry.customer_email)
+    batch.record(event_id=event.id, event_type="ticket.resolved.customer", message=letter, now=now,
+                 customer_email=entry.customer_email)
 
 
-def _catch_up(session: Session, event: Event, entry: FeedEntry, now: datetime, *, ctx: Context) -> None:
+def _catch_up(batch: FeedBatch, event: Event, entry: FeedEntry, now: datetime, *, ctx: Context) -> None:
     """Apply to a new feed entry a ticket event handled before it existed (channels and people were told then)."""
     _update_entry(entry, event, now)
     if event.type == events.TICKET_RESOLVED:
-        _customer_letter(session, event, entry, now, ctx=ctx)
+        _customer_letter(batch, event, entry, now, ctx=ctx)
 
 
-def record_digest(session: Session, *, ctx: Context, period: str, now: datetime) -> int:
+def record_digest(batch: FeedBatch, *, ctx: Context, period: str, now: datetime) -> int:
     """Queue the ``daily`` or ``weekly`` digest for leadership and subscribed channels; 0 if already queued."""
     start, end, key = period_window(period, now=now, digest=ctx.org.digest)
     event_id = f"digest:{period}:{key}"
-    if session.scalar(select(Delivery.id).where(Delivery.event_id == event_id).limit(1)) is not None:
+    if batch.already_queued(event_id):
         return 0
-    stats: dict[str, Any] = digest_stats(session, start=start, end=end, org=ctx.org)
+    stats: dict[str, Any] = digest_stats(batch.session, start=start, end=end, org=ctx.org)
     message = digest_message(period, stats, start=start, end=end, feed_url=ctx.feed_url)
     count = 0
     addresses: set[str] = set()
     for channel in audience.digest_channels(ctx.org, period):
-        record(session, event_id=event_id, event_type=f"digest.{period}", message=message, now=now, channel=channel)
-        addresses.update(channel.to)
+        batch.record(event_id=event_id, event_type=f"digest.{period}", message=message, now=now, channel=channel)
+        addresses.update(recipients(channel))
         count += 1
     for leader in audience.leadership(ctx.org):
         if leader.email not in addresses:
-            record(session, event_id=event_id, event_type=f"digest.{period}", message=message, now=now,
-                   person=leader)
+            batch.record(event_id=event_id, event_type=f"digest.{period}", message=message, now=now, person=leader)
             count += 1
     return count

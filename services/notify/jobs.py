@@ -18,6 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from services.notify import handlers
+from services.notify.batch import unit_of_work
 from services.notify.models import EarlyTicketEvent
 
 log = structlog.get_logger(__name__)
@@ -27,8 +28,8 @@ def send_digest(sessions: sessionmaker[Session], ctx: handlers.Context, period: 
                 now: datetime | None = None) -> int:
     """Queue the ``period`` digest due at ``now``; return how many deliveries were queued."""
     moment = now or datetime.now(UTC)
-    with sessions() as session, session.begin():
-        count = handlers.record_digest(session, ctx=ctx, period=period, now=moment)
+    with unit_of_work(sessions) as batch:
+        count = handlers.record_digest(batch, ctx=ctx, period=period, now=moment)
     log.info("digest_queued", period=period, deliveries=count)
     return count
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -12,9 +13,11 @@ import pytest
 import yaml
 
 from services.notify.app import Notify
-from services.notify.config import load_settings
+from services.notify.batch import unit_of_work
+from services.notify.config import NotifySettings
 from services.notify.handlers import on_feedback_received, on_ticket_event
 from shared.events import DATA_SCHEMAS, Event
+from shared.settings import CommonSettings
 from tests.services.notify.receivers import HttpReceiver, MailReceiver
 from tests.support import ORG
 
@@ -60,17 +63,23 @@ def write_org(path: Path, receiver: HttpReceiver, **changes: Any) -> Path:
     return target
 
 
+def settings(database_url: str, org: Path, smtp_url: str, **changes: Any) -> NotifySettings:
+    """Notify's settings for a test, as an object (no environment variables)."""
+    base = NotifySettings(
+        common=CommonSettings(kafka_bootstrap="127.0.0.1:9", org_config=str(org), log_level="WARNING",
+                              secret_key="test-secret-key", link_secret="test-secret-key", web_workers=1,
+                              web_threads=1, metrics_port=None),
+        database_url=database_url, port=8003, smtp_url=smtp_url, intake_public_url="http://intake.test",
+        triage_public_url="http://triage.test", notify_public_url="http://notify.test",
+        delivery_max_attempts=3, delivery_backoff_seconds=0.05, delivery_max_backoff_seconds=1800.0,
+        delivery_timeout_seconds=5.0, delivery_poll_seconds=0.5,
+    )
+    return replace(base, **changes)
+
+
 @pytest.fixture
-def notify(db_url: Any, tmp_path: Path, http_receiver: HttpReceiver, mailbox: MailReceiver,
-           monkeypatch: pytest.MonkeyPatch) -> Notify:
-    monkeypatch.setenv("NOTIFY_DATABASE_URL", db_url("notify"))
-    monkeypatch.setenv("ORG_CONFIG", str(write_org(tmp_path, http_receiver)))
-    monkeypatch.setenv("NOTIFY_SMTP_URL", mailbox.url)
-    monkeypatch.setenv("INTAKE_PUBLIC_URL", "http://intake.test")
-    monkeypatch.setenv("NOTIFY_DELIVERY_BACKOFF_SECONDS", "0.05")
-    monkeypatch.setenv("NOTIFY_DELIVERY_MAX_ATTEMPTS", "3")
-    monkeypatch.setenv("NOTIFY_DELIVERY_TIMEOUT_SECONDS", "5")
-    return Notify(load_settings())
+def notify(db_url: Any, tmp_path: Path, http_receiver: HttpReceiver, mailbox: MailReceiver) -> Notify:
+    return Notify(settings(db_url("notify"), write_org(tmp_path, http_receiver), mailbox.url))
 
 
 def feedback_event(**data: Any) -> Event:
@@ -91,13 +100,12 @@ def ticket_event(type: str, feedback_id: str, **data: Any) -> Event:
 def consume(notify: Notify, event: Event, now: datetime = NOW) -> None:
     """Apply one event as the consumer loop does (one transaction)."""
     handler = on_feedback_received if event.type == "feedback.received" else on_ticket_event
-    with notify.sessions() as session, session.begin():
-        handler(session, event, now, ctx=notify.ctx)
+    with unit_of_work(notify.sessions) as batch:
+        handler(batch, event, now, ctx=notify.ctx)
 
 
 @pytest.fixture
-def pg_notify(tmp_path: Path, http_receiver: HttpReceiver, mailbox: MailReceiver,
-              monkeypatch: pytest.MonkeyPatch) -> Iterator[Notify]:
+def pg_notify(tmp_path: Path, http_receiver: HttpReceiver, mailbox: MailReceiver) -> Iterator[Notify]:
     """Notify on a fresh PostgreSQL database of its own (created and dropped around the test)."""
     import os
 
@@ -115,10 +123,7 @@ def pg_notify(tmp_path: Path, http_receiver: HttpReceiver, mailbox: MailReceiver
     url = base.rsplit("/", 1)[0] + f"/{name}"
     try:
         migrate("notify", url)
-        monkeypatch.setenv("NOTIFY_DATABASE_URL", url)
-        monkeypatch.setenv("ORG_CONFIG", str(write_org(tmp_path, http_receiver)))
-        monkeypatch.setenv("NOTIFY_SMTP_URL", mailbox.url)
-        service = Notify(load_settings())
+        service = Notify(settings(url, write_org(tmp_path, http_receiver), mailbox.url))
         yield service
         service.engine.dispose()
     finally:
