@@ -112,7 +112,7 @@ def record() -> Any:
         return _bad_link()
     chosen = form.answer.data if form.answer.data in ANSWERS else None
     text = (form.comment.data or "").replace("\r\n", "\n")
-    with current_app.extensions["closeloop_sessions"]() as session, session.begin():
+    with current_app.extensions["closeloop_sessions"]() as session:
         state, original = _state(session, link)
         status_url = _status_url(original)
         if state == UNKNOWN:
@@ -131,16 +131,18 @@ def record() -> Any:
             error, code = "We are still catching up with this ticket. Please try again in a minute.", 409
         if error is None:
             assert chosen is not None
-            seed = "|".join((token, chosen, text))
-            key = "follow-up:" + hashlib.sha256(seed.encode()).hexdigest()
             try:
-                accepted = status.store_customer_message(
-                    session, ticket_id=link["ticket_id"], original=original, source="follow_up",
-                    comment=text if text.strip() else None, now=datetime.now(UTC), idempotency_key=key,
+                data = status.message_data(
+                    ticket_id=link["ticket_id"], original=original, source="follow_up",
+                    comment=text if text.strip() else None,
                     metadata={"answer": chosen, "resolution_id": link["nonce"], "feedback_id": link["feedback_id"]})
             except ValidationError:
                 return _bad_link()
-            intake_metrics.stored(source="follow_up", duplicate_kind=accepted.duplicate_kind)
-            return render_template("follow_up_done.html", answer=chosen, status_url=status_url)
+    if error is None:
+        # a double click stores one answer
+        key = "follow-up:" + hashlib.sha256("|".join((token, data["metadata"]["answer"], text)).encode()).hexdigest()
+        accepted = status.store_of(current_app).store(data, idempotency_key=key, now=datetime.now(UTC))
+        intake_metrics.stored(source="follow_up", duplicate_kind=accepted.duplicate_kind)
+        return render_template("follow_up_done.html", answer=chosen, status_url=status_url)
     return render_template("follow_up.html", form=form, answer=chosen or link["answer"], error=error,
                            status_url=status_url), code

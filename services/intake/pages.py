@@ -107,14 +107,13 @@ def write_back(token: str) -> Any:
     joins the ticket's conversation in triage."""
     intake_metrics.RECEIVED.labels("form").inc()
     form = StatusMessageForm()
-    with _sessions()() as session, session.begin():
+    text = (form.message.data or "").replace("\r\n", "\n")
+    problem, code, data = None, 422, None
+    with _sessions()() as session:
         feedback = queries.by_status_token(session, token) if len(token) <= 64 else None
         if feedback is None:
             return render_template("status_missing.html"), 404
-        text = (form.message.data or "").replace("\r\n", "\n")
-        problem, code = None, 422
         if not form.validate_on_submit():  # only the CSRF token can fail here
-            intake_metrics.rejected("csrf")
             problem, code = "csrf", 400
         elif form.website.data:
             # a bot filled the hidden field: look like success, store nothing
@@ -126,18 +125,20 @@ def write_back(token: str) -> Any:
             problem = "empty"
         elif len(text) > MAX_COMMENT:
             problem = "long"
-        if problem is None:
-            seed = f"{form.csrf_token.data}|{feedback.ticket_id}|{text}"
-            key = "status:" + hashlib.sha256(seed.encode()).hexdigest()
+        else:
             try:
-                accepted = status.store_customer_message(
-                    session, ticket_id=str(feedback.ticket_id), original=feedback, source="form", comment=text,
-                    now=datetime.now(UTC), idempotency_key=key)
-            except (ValidationError, handlers.IdempotencyConflict):
+                data = status.message_data(ticket_id=str(feedback.ticket_id), original=feedback, source="form",
+                                           comment=text)
+            except ValidationError:
                 problem = "invalid"
-            else:
-                intake_metrics.stored(source="form", duplicate_kind=accepted.duplicate_kind)
-                return redirect(url_for("pages.status", token=token, sent="1"), 303)
-        if problem != "csrf":
-            intake_metrics.rejected("invalid")
-        return _status_page(session, feedback, form, error=MESSAGE_ERRORS[problem]), code
+    if data is not None:
+        # a double click sends the same page (CSRF token) and words twice: one message
+        seed = f"{form.csrf_token.data}|{data['in_reply_to']}|{text}"
+        key = "status:" + hashlib.sha256(seed.encode()).hexdigest()
+        accepted = status.store_of(current_app).store(data, idempotency_key=key, now=datetime.now(UTC))
+        intake_metrics.stored(source="form", duplicate_kind=accepted.duplicate_kind)
+        return redirect(url_for("pages.status", token=token, sent="1"), 303)
+    intake_metrics.rejected("csrf" if problem == "csrf" else "invalid")
+    with _sessions()() as session:
+        feedback = queries.by_status_token(session, token)
+        return _status_page(session, feedback, form, error=MESSAGE_ERRORS[problem or "invalid"]), code

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -131,10 +131,9 @@ def by_ticket(session: Session, ticket_id: str) -> Feedback | None:
                            .order_by(Feedback.received_at).limit(1)).first()
 
 
-def store_customer_message(session: Session, *, ticket_id: str, original: Feedback | None, source: str,
-                           comment: str | None, now: datetime, idempotency_key: str | None,
-                           metadata: dict[str, Any] | None = None, email: str | None = None) -> handlers.Accepted:
-    """Store a customer's message on a ticket as feedback ``in_reply_to`` it, with the original
+def message_data(*, ticket_id: str, original: Feedback | None, source: str, comment: str | None,
+                 metadata: dict[str, Any] | None = None, email: str | None = None) -> dict[str, Any]:
+    """A customer's message on a ticket as validated feedback ``in_reply_to`` it, with the original
     feedback's customer and touchpoint (``email`` replaces the customer's email: a mail's sender).
 
     Raises ``marshmallow.ValidationError`` when it cannot make valid feedback.
@@ -155,5 +154,27 @@ def store_customer_message(session: Session, *, ticket_id: str, original: Feedba
         data["comment"] = comment
     if metadata:
         data["metadata"] = metadata
-    valid = FeedbackIn().load(data)
-    return handlers.store_feedback(session, valid, idempotency_key=idempotency_key, now=now)
+    return FeedbackIn().load(data)
+
+
+class Store(Protocol):
+    """Where a customer's message is stored: intake's one storage path for feedback."""
+
+    def store(self, data: dict[str, Any], *, idempotency_key: str | None, now: datetime) -> handlers.Accepted: ...
+
+
+class SessionStore:
+    """:class:`Store` over a session factory: each message in a transaction of its own."""
+
+    def __init__(self, sessions: Any):
+        self.sessions = sessions
+
+    def store(self, data: dict[str, Any], *, idempotency_key: str | None, now: datetime) -> handlers.Accepted:
+        with self.sessions() as session, session.begin():
+            return handlers.store_feedback(session, data, idempotency_key=idempotency_key, now=now)
+
+
+def store_of(app: Any) -> Store:
+    """The app's feedback store."""
+    found = app.extensions.get("closeloop_store")
+    return found if found is not None else SessionStore(app.extensions["closeloop_sessions"])
