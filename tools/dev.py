@@ -80,7 +80,9 @@ def main() -> int:
             broker = start_broker(port, log_dir)
             (run_dir / "broker.pid").write_text(str(broker.pid))
             env["KAFKA_BOOTSTRAP_SERVERS"] = f"127.0.0.1:{port}"
-        for name, var_name, default in SERVICES:
+        # intake's mail role: customers answer our emails by SMTP to reply+<token>@INTAKE_MAIL_DOMAIN
+        env.setdefault("INTAKE_MAIL_PORT", "2525")
+        for name, var_name, default in (*SERVICES, ("intake's mail", "INTAKE_MAIL_PORT", 2525)):
             port = int(env.get(var_name, default))
             if port_open("127.0.0.1", port):
                 raise SystemExit(f"port {port} for {name} is taken; stop what uses it or set {var_name}")
@@ -154,6 +156,8 @@ def print_welcome(env: dict[str, str], ports: dict[str, int]) -> None:
         f"  Employee inbox           {triage}/inbox",
         f"  Leadership dashboard     {triage}/dashboard",
         f"  Org feed                 {notify}/feed",
+        f"  Customer replies (SMTP)  127.0.0.1:{env.get('INTAKE_MAIL_PORT', '2525')}"
+        f"  (reply+<token>@{env.get('INTAKE_MAIL_DOMAIN', 'localhost')})",
         f"  APIs (OpenAPI)           {intake}/openapi.json  {triage}/openapi.json  {notify}/openapi.json",
         "",
         "  Demo users (log in with the token, or send 'Authorization: Bearer <token>'):",

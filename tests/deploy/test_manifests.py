@@ -21,7 +21,7 @@ from tests.deploy.kustomize import render, render_in_python
 from tests.support import ROOT
 
 K8S = ROOT / "deploy" / "k8s"
-ROLES = {"intake-web", "intake-consume", "triage-web", "triage-consume", "triage-schedule", "notify-web",
+ROLES = {"intake-web", "intake-consume", "intake-mail", "triage-web", "triage-consume", "triage-schedule", "notify-web",
          "notify-consume", "notify-schedule"}
 CUSTOM = {
     ("kafka.strimzi.io/v1beta2", "Kafka"): ["spec.kafka.listeners", "spec.kafka.version"],

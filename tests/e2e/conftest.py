@@ -26,6 +26,7 @@ class Stack:
     triage: str
     notify: str
     log_path: Path
+    mail_port: int = 0  # intake's SMTP listener (the mail role), for customers' answers by email
 
     def pid(self, name: str) -> int:
         return int((self.var / "run" / f"{name}.pid").read_text())
@@ -47,7 +48,8 @@ class Stack:
 
 
 def start_stack(base: Path, extra_env: dict[str, str] | None = None) -> Stack:
-    ports = {name: free_port() for name in ("INTAKE_PORT", "TRIAGE_PORT", "NOTIFY_PORT", "CLOSELOOP_BROKER_PORT")}
+    ports = {name: free_port() for name in ("INTAKE_PORT", "TRIAGE_PORT", "NOTIFY_PORT", "CLOSELOOP_BROKER_PORT",
+                                            "INTAKE_MAIL_PORT")}
     env = {k: v for k, v in os.environ.items() if not k.endswith("_DATABASE_URL")}
     env.pop("KAFKA_BOOTSTRAP_SERVERS", None)
     env.update({k: str(v) for k, v in ports.items()})
@@ -60,7 +62,8 @@ def start_stack(base: Path, extra_env: dict[str, str] | None = None) -> Stack:
     proc = subprocess.Popen([sys.executable, "tools/dev.py"], cwd=ROOT, env=env, stdout=open(log_path, "wb"),
                             stderr=subprocess.STDOUT, start_new_session=True)
     stack = Stack(proc, base / "var", f"http://127.0.0.1:{ports['INTAKE_PORT']}",
-                  f"http://127.0.0.1:{ports['TRIAGE_PORT']}", f"http://127.0.0.1:{ports['NOTIFY_PORT']}", log_path)
+                  f"http://127.0.0.1:{ports['TRIAGE_PORT']}", f"http://127.0.0.1:{ports['NOTIFY_PORT']}", log_path,
+                  int(env["INTAKE_MAIL_PORT"]))
     RUNNING.append(stack)
     try:
         for url in (stack.intake, stack.triage, stack.notify):
