@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import Flask
 
-from services.intake import api, followup, pages, status
+from services.intake import api, followup, mail, pages, status
 from services.intake.config import IntakeSettings, load_settings
 from services.intake.models import Outbox, ProcessedEvent
 from services.intake.ratelimit import install_rate_limit
@@ -71,12 +71,18 @@ class Intake:
             session_factory=self.sessions, processed_model=ProcessedEvent,
         )
 
+    def mail_server(self) -> mail.MailServer:
+        """The ``mail`` role's SMTP listener: customers' answers to ``reply+<token>@<INTAKE_MAIL_DOMAIN>``."""
+        return mail.build(self.settings, self.sessions, status.SessionStore(self.sessions))
+
     def parts(self) -> ServiceParts:
         """Everything the runner may start, by role."""
         return ServiceParts(
             name="intake", port=self.settings.port, app_factory=self.create_app,
             consume=[self.consumer().run, self.relay.run],
             web_background=[self.relay.run],
+            # customers' answers by email; ``all`` runs it only when INTAKE_MAIL_PORT is set
+            extra_roles={"mail": [self.mail_server().run, self.relay.run]} if self.settings.mail_port else {},
             workers=self.settings.common.web_workers, threads=self.settings.common.web_threads,
         )
 
