@@ -77,10 +77,32 @@ class RoutingRule:
 
 @dataclass(frozen=True)
 class RootCause:
+    """A cause in the taxonomy. ``label`` and ``plain`` are the default (English) wording; ``labels``
+    and ``plains`` hold the org file's wording per language (``label: {en: ..., bn: ...}``).
+    ``keywords`` are all the file's keywords, in every language (``keywords: {en: [...], bn: [...]}``
+    or one list)."""
+
     code: str
     label: str
     plain: str
     keywords: tuple[str, ...] = ()
+    labels: dict[str, str] = field(default_factory=dict)
+    plains: dict[str, str] = field(default_factory=dict)
+
+    def label_in(self, language: str | None) -> str:
+        """The label in ``language`` (``bn`` or ``bn-BD``) if the org file gives one, else the default."""
+        return _in_language(self.labels, language) or self.label
+
+    def plain_in(self, language: str | None) -> str:
+        """The plain-words explanation in ``language`` if the org file gives one, else the default."""
+        return _in_language(self.plains, language) or self.plain
+
+
+def _in_language(texts: dict[str, str], language: str | None) -> str | None:
+    if not language:
+        return None
+    wanted = language.replace("_", "-").lower()
+    return texts.get(wanted) or texts.get(wanted.split("-", 1)[0])
 
 
 @dataclass(frozen=True)
@@ -186,11 +208,26 @@ class _SlaSchema(_Strict):
                               values=fields.Integer(validate=validate.Range(min=1)), load_default=dict)
 
 
+class _PerLanguage(fields.Field):
+    """One value for every language, or a mapping of language code (``en``, ``bn``, ``bn-BD``) to values."""
+
+    _LANGUAGE = validate.Regexp(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$", error="not a language code: {input}")
+
+    def __init__(self, inner: fields.Field, **kwargs: Any):
+        super().__init__(**kwargs)
+        self.inner = inner
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> dict[str, Any]:
+        if not isinstance(value, dict):
+            return {"": self.inner.deserialize(value)}
+        return {self._LANGUAGE(str(k)).lower(): self.inner.deserialize(v) for k, v in value.items()}
+
+
 class _RootCauseSchema(_Strict):
     code = fields.String(required=True, validate=validate.Regexp(r"^[a-z][a-z0-9_]{1,49}$"))
-    label = fields.String(load_default=None)
-    plain = fields.String(load_default=None)
-    keywords = fields.List(fields.String(), load_default=list)
+    label = _PerLanguage(fields.String(), load_default=None)
+    plain = _PerLanguage(fields.String(), load_default=None)
+    keywords = _PerLanguage(fields.List(fields.String()), load_default=dict)
 
 
 class _SubscribeSchema(_Strict):
@@ -258,11 +295,15 @@ class _OrgSchema(_Strict):
         causes = {c["code"]: RootCause(c["code"], c["label"], c["plain"]) for c in DEFAULT_ROOT_CAUSES}
         for c in data["root_causes"]:
             base = causes.get(c["code"])
+            labels, plains = c["label"] or {}, c["plain"] or {}
+            label = _default(labels) or (base.label if base else c["code"].replace("_", " ").capitalize())
             causes[c["code"]] = RootCause(
                 code=c["code"],
-                label=c["label"] or (base.label if base else c["code"].replace("_", " ").capitalize()),
-                plain=c["plain"] or (base.plain if base else c["label"] or c["code"].replace("_", " ")),
-                keywords=tuple(k.lower() for k in c["keywords"]),
+                label=label,
+                plain=_default(plains) or (base.plain if base else _default(labels) or c["code"].replace("_", " ")),
+                keywords=tuple(dict.fromkeys(k.lower() for words in c["keywords"].values() for k in words)),
+                labels={k: v for k, v in labels.items() if k},
+                plains={k: v for k, v in plains.items() if k},
             )
         return Org(
             teams={t["id"]: Team(**t) for t in data["teams"]},
@@ -278,6 +319,11 @@ class _OrgSchema(_Strict):
             integrations=[Integration(**i) for i in data["integrations"]],
             digest=dict(data["digest"]),
         )
+
+
+def _default(texts: dict[str, str]) -> str | None:
+    """The wording for every language (a plain string in the file), else the English one, else the first."""
+    return texts.get("") or texts.get("en") or next(iter(texts.values()), None)
 
 
 def load_org(path: str | Path) -> Org:

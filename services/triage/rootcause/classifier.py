@@ -1,30 +1,41 @@
 """A small multinomial naive Bayes text classifier: needs no model download and learns online.
 
-Words are lower-cased, lightly stemmed and paired into bigrams; common function words are
-dropped. Each class keeps token counts, so learning one more confirmed example is an update of
-a few counters, never a retraining.
+Words are cut in any script (:func:`shared.language.words`), lower-cased, lightly stemmed (English
+and Bengali each by its own rules) and paired into bigrams; common function words are dropped.
+Each class keeps token counts, so learning one more confirmed example is an update of a few
+counters, never a retraining.
 """
 
 from __future__ import annotations
 
 import functools
 import math
-import re
 import threading
+import unicodedata
 from collections import Counter
 from collections.abc import Iterable
 
-TOKEN = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
+from shared.language import VIRAMA, bengali_stem, is_bengali, normalize, split_negation, words
+
 STOP = frozenset(
     "a an the and or but if of to in on at for with from by is are was were be been being it its this that "
     "these those i me my we our you your he she they them their his her as so than then there here have has "
     "had do does did not no just very too also can could would should will shall may might must am".split()
 )
+# Bengali function words: pronouns, postpositions, particles, the commonest auxiliaries
+STOP_BN = frozenset(normalize(w) for w in (
+    "আমি আমার আমাকে আমরা আমাদের তুমি তোমার আপনি আপনার আপনাকে আপনারা আপনাদের সে তার তাকে তারা তাদের "
+    "এই এটা এটি এগুলো ওই ওটা সেই সেটা যে যা যার কি কী কেন কোন কোনো এবং ও আর বা কিন্তু তবে তো ই "
+    "হয় হয়ে হয়েছে হয়েছিল হল হলো ছিল ছিলো ছিলেন আছে আছি আছেন থেকে জন্য দিয়ে নিয়ে সাথে সঙ্গে কাছে "
+    "পর পরে আগে মধ্যে একটা একটি এক খুব অনেক শুধু এখন এখনো এখনও তখন না নি নেই নাই নয় "
+    "করে করা করতে করেছি করেছে করেছেন করলাম করছি করছে গেছে গেল গিয়ে যায় যাচ্ছে দিন দিলাম"
+).split())
 SUFFIXES = ("ingly", "edly", "ing", "ed", "ies", "es", "s", "ly")
+PREFIX_LETTERS = 3  # a Bengali word's first letters (with their marks) stand for its family too
 
 
 def stem(word: str) -> str:
-    """A crude suffix stripper: enough to match 'charged', 'charges' and 'charge'."""
+    """A crude English suffix stripper: enough to match 'charged', 'charges' and 'charge'."""
     if len(word) > 4 and word.endswith(("ied", "ies")):
         return word[:-3] + "y"
     for suffix in SUFFIXES:
@@ -34,20 +45,55 @@ def stem(word: str) -> str:
     return word.rstrip("e") if len(word) > 4 else word
 
 
+def _prefix(word: str) -> str | None:
+    """The first letters of a Bengali word with the marks that sit on them (never cut inside a conjunct)."""
+    letters, end = 0, 0
+    for i, char in enumerate(word):
+        base = unicodedata.category(char) == "Lo"
+        if base and letters == PREFIX_LETTERS and word[i - 1] != VIRAMA:
+            break
+        if base:
+            letters += 1
+        end = i + 1
+    return word[:end] if end < len(word) and letters == PREFIX_LETTERS else None
+
+
 @functools.lru_cache(maxsize=1 << 16)
-def _term(word: str) -> str | None:
+def _terms(word: str) -> tuple[str, ...]:
     # A pure function of one word, and complaints repeat their words: stemming each word anew
     # was a fifth of a root-cause suggestion. Bounded, so that ever-new words (order numbers) only
     # evict old ones.
-    stemmed = stem(word.replace("'", ""))
-    return stemmed if stemmed not in STOP and len(stemmed) > 1 else None
+    if is_bengali(word):
+        if word in STOP_BN:
+            return ()
+        verb, _ = split_negation(word)
+        kept = bengali_stem(verb)
+        if kept in STOP_BN or len(kept) < 2:
+            return ()
+        prefix = _prefix(kept)
+        return (kept, "~" + prefix) if prefix else (kept,)
+    if word.isascii():
+        stemmed = stem(word.replace("'", ""))
+        return (stemmed,) if stemmed not in STOP and len(stemmed) > 1 else ()
+    return (word,) if len(word) > 1 else ()  # another script: the whole word, not English stemming
 
 
 def tokens(text: str) -> list[str]:
-    """Stemmed words and adjacent-word bigrams of ``text``."""
-    kept = [term for term in map(_term, TOKEN.findall(text.lower())) if term is not None]
+    """Terms of ``text`` in any script and bigrams of adjacent words.
+
+    English words are stemmed; Bengali words are kept whole less one common inflection, and their
+    first letters count as one more term (পৌঁছায়নি and পৌঁছাবে share পৌঁছা); function words in
+    both languages are dropped.
+    """
+    kept: list[str] = []
+    extra: list[str] = []
+    for word in words(text):
+        found = _terms(word)
+        if found:
+            kept.append(found[0])
+            extra.extend(found[1:])
     bigrams = [f"{a}_{b}" for a, b in zip(kept, kept[1:], strict=False)]
-    return kept + bigrams
+    return kept + extra + bigrams
 
 
 class NaiveBayes:

@@ -13,29 +13,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from services.triage.rootcause.classifier import NaiveBayes
+from services.triage.rootcause.keywords import BUILTIN_KEYWORDS
 from services.triage.rootcause.seed_phrases import SEED_PHRASES
+from shared.language import normalize
 from shared.org import Org
 
 OTHER = "other"
 KEYWORD_WEIGHT = 0.35
 
-BUILTIN_KEYWORDS: dict[str, tuple[str, ...]] = {
-    "product_defect": ("broken", "broke", "defect", "faulty", "stopped working", "doesn't work", "cracked",
-                       "damaged", "malfunction", "leak", "crack", "dead on arrival", "quality"),
-    "delivery_logistics": ("delivery", "delivered", "courier", "parcel", "package", "shipping", "tracking",
-                           "late", "arrived", "driver", "lost in transit"),
-    "billing_payment": ("charged", "charge", "invoice", "refund", "billing", "payment", "overcharged",
-                        "double", "bill", "subscription"),
-    "staff_conduct": ("rude", "impolite", "unprofessional", "attitude", "shouted", "ignored me", "agent was"),
-    "slow_response": ("no reply", "no response", "waiting", "waited", "on hold", "days to answer", "slow",
-                      "never answered", "still no"),
-    "onboarding_docs": ("instructions", "manual", "documentation", "docs", "setup", "set up", "confusing",
-                        "how to", "tutorial", "guide"),
-    "website_app": ("website", "app", "login", "log in", "page", "crash", "error", "checkout", "button",
-                    "password", "site"),
-    "pricing_value": ("expensive", "price", "overpriced", "cost", "value for money", "cheaper", "pricey"),
-    "policy": ("policy", "return window", "warranty", "terms", "not allowed", "rules"),
-}
 
 
 @dataclass(frozen=True)
@@ -48,7 +33,7 @@ def keywords_for(org: Org) -> dict[str, tuple[str, ...]]:
     """Built-in keywords plus the org file's, per code."""
     merged = {code: tuple(BUILTIN_KEYWORDS.get(code, ())) for code in org.root_causes}
     for code, cause in org.root_causes.items():
-        merged[code] = tuple(dict.fromkeys(merged.get(code, ()) + cause.keywords))
+        merged[code] = tuple(dict.fromkeys(merged.get(code, ()) + tuple(normalize(k) for k in cause.keywords)))
     return merged
 
 
@@ -64,20 +49,44 @@ def new_classifier(org: Org) -> NaiveBayes:
     return model
 
 
+# A keyword matches where a word starts, in any script: Python's \b takes Bengali vowel signs and
+# the virama for non-word characters, so it would match inside a Bengali word. An English keyword
+# then ends where the word ends, less a common inflection (charge → charged, charges, charging; app
+# is not "apply"); a keyword in another script may begin a longer word, as Bengali inflects by
+# suffixes (ডেলিভারি → ডেলিভারিতে, পৌঁছায়নি).
+_WORD_CHAR = r"(?:[^\W_]|[\u0300-\u036f\u0610-\u061a\u064b-\u065f\u0670\u0900-\u0963\u0966-\u0dff\u200c\u200d])"
+_ENGLISH_ENDINGS = r"(?:s|es|d|ed|ing|er|ers|ly)?"
+
+
+def _keyword_regex(term: str) -> str:
+    escaped = re.escape(term)
+    if not term.isascii():
+        return rf"(?<!{_WORD_CHAR})({escaped})"
+    if term.endswith("e") and len(term) > 3:  # charge → charging
+        escaped = rf"(?:{escaped}|{re.escape(term[:-1])}(?=ing))"
+    return rf"(?<!{_WORD_CHAR})({escaped}){_ENGLISH_ENDINGS}(?!{_WORD_CHAR})"
+
+
 @functools.lru_cache(maxsize=64)
 def _keyword_pattern(terms: tuple[str, ...]) -> re.Pattern[str]:
     # one alternation per cause, compiled once; each keyword counts once however often it appears
-    return re.compile("|".join(rf"\b({re.escape(term)})" for term in terms))
+    return re.compile("|".join(_keyword_regex(term) for term in terms))
+
+
+@functools.lru_cache(maxsize=64)
+def _probes(terms: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(term[:-1] if term.isascii() and term.endswith("e") and len(term) > 3 else term for term in terms)
 
 
 def keyword_scores(text: str, keywords: dict[str, tuple[str, ...]]) -> dict[str, int]:
-    """How many of each cause's keywords appear in ``text``."""
-    words = text.lower()
+    """How many of each cause's keywords appear in ``text`` (keywords are lower case and NFC)."""
+    words = normalize(text)
     scores: dict[str, int] = {}
     for code, terms in keywords.items():
-        # every match of the pattern starts with one of the terms: no term in the text, no match
-        # (a plain loop: a generator per cause was half the time of this function)
-        for term in terms:
+        # every match of the pattern starts with one of the probes (a term, or a term less its
+        # final e): none in the text, no match (a plain loop: a generator per cause was half the
+        # time of this function)
+        for term in _probes(terms):
             if term in words:
                 break
         else:
