@@ -8,14 +8,20 @@ from __future__ import annotations
 
 import random
 import shutil
+import smtplib
 import socket
 import subprocess
+import uuid
 from collections.abc import Iterator
+from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
 import pytest
+from kafka import KafkaConsumer
 
+from shared.events import decode_event
+from shared.links import reply_address
 from tests.support import Broker, ServiceProcess, free_port, http, migrate, wait_for
 
 pytestmark = pytest.mark.e2e
@@ -155,3 +161,47 @@ def test_a_few_kept_alive_connections_are_spread_over_both_workers(web: Any) -> 
     finally:
         for conn in connections:
             conn.close()
+
+
+def test_the_mail_role_alone_stores_and_publishes_a_customers_answer(broker: Broker, tmp_path: Path) -> None:
+    # as its Kubernetes Deployment runs it: `python -m services.intake mail`, metrics on METRICS_PORT
+    url = f"sqlite:///{tmp_path / 'intake-mail.db'}"
+    migrate("intake", url)
+    smtp_port, metrics_port = free_port(), free_port()
+    proc = ServiceProcess("intake", "mail", {
+        "INTAKE_DATABASE_URL": url, "KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap, "INTAKE_MAIL_PORT": str(smtp_port),
+        "INTAKE_MAIL_DOMAIN": "replies.example", "CLOSELOOP_LINK_SECRET": "mail-secret",
+        "METRICS_PORT": str(metrics_port), "PROMETHEUS_MULTIPROC_DIR": ""}, tmp_path).start()
+    try:
+        wait_for(lambda: socket.create_connection(("127.0.0.1", smtp_port), timeout=1).close() or True, 60,
+                 "the mail role listening")
+        ticket_id = str(uuid.uuid4())
+        message = EmailMessage()
+        message["From"] = "Kim <kim@example.org>"
+        message["To"] = reply_address("mail-secret", ticket_id=ticket_id, domain="replies.example")
+        message["Subject"] = "Re: About your feedback"
+        message.set_content("It works now, thank you!\n\nOn Tue, Tom wrote:\n> We sent a new one.\n")
+        with smtplib.SMTP("127.0.0.1", smtp_port, timeout=10) as client:
+            client.ehlo()
+            client.mail("kim@example.org")
+            forged = reply_address("another-secret", ticket_id=ticket_id, domain="replies.example")
+            assert client.rcpt(forged)[0] == 550
+            client.rset()
+            assert client.send_message(message) == {}
+
+        def published() -> list[Any]:
+            consumer = KafkaConsumer("feedback.received", bootstrap_servers=broker.bootstrap,
+                                     auto_offset_reset="earliest", consumer_timeout_ms=2000)
+            found = [decode_event(record.value) for record in consumer]
+            consumer.close()
+            return found
+
+        [event] = wait_for(published, 60, "the answer published on feedback.received")
+        assert (event.data["source"], event.data["in_reply_to"]) == ("email", ticket_id)
+        assert event.data["comment"] == "It works now, thank you!"
+        assert event.data["customer"] == {"email": "kim@example.org"}
+        _, text = http("GET", f"http://127.0.0.1:{metrics_port}/metrics")
+        assert metric(text, "closeloop_intake_feedback_accepted_total", 'source="email"') == 1
+        assert metric(text, "closeloop_intake_feedback_rejected_total", 'reason="bad_reply_address"') == 1
+    finally:
+        assert proc.stop() == 0, proc.log()[-3000:]
