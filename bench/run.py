@@ -1,7 +1,7 @@
 """The benchmark run: every section in order, one broker of its own, then the report.
 
 ``python -m bench [--quick] [--only SECTION ...] [--profile]``. Sections: intake, e2e, backlog,
-sla, scale, rootcause. ``--quick`` shrinks every size (for a smoke run); the figures it prints
+sla, scale, rootcause, accuracy. ``--quick`` shrinks every size (for a smoke run); the figures it prints
 are not comparable with a full run. Progress goes to stderr; the report to stdout and
 ``bench/results.json``.
 """
@@ -18,12 +18,12 @@ import time
 import traceback
 from pathlib import Path
 
-from bench import backlog, e2e, intake, sla
+from bench import accuracy, backlog, e2e, intake, sla
 from bench.report import Figure, Report, say
 from bench.stack import ROOT, Processes
 from tests.support import Broker
 
-SECTIONS = ("intake", "e2e", "backlog", "sla", "scale", "rootcause")
+SECTIONS = ("intake", "e2e", "backlog", "sla", "scale", "rootcause", "accuracy")
 FULL = {"intake_seconds": 10, "e2e_rate": 200, "e2e_seconds": 30, "backlog": 50_000, "sla_tickets": 200,
         "scale": 1_000_000}
 QUICK = {"intake_seconds": 3, "e2e_rate": 50, "e2e_seconds": 5, "backlog": 2_000, "sla_tickets": 20,
@@ -66,6 +66,8 @@ def main(argv: list[str] | None = None) -> int:
                                           tickets=sizes["sla_tickets"]),
             "scale": lambda: sla.at_scale(report, procs, work, broker.bootstrap, tickets=sizes["scale"]),
             "rootcause": lambda: sla.rootcause_accuracy(report, Path(args.root_causes)),
+            # understanding: root causes in English and Bengali, sentiment with no score
+            "accuracy": lambda: accuracy.run(report, Path(args.root_causes).parent),
         }
         for name in SECTIONS:
             if name not in wanted:
