@@ -202,7 +202,7 @@ def _compact(url: str) -> tuple[float, int]:
     """Fold the delta rows the load's triggers wrote, as the schedule role's minute job does."""
     import psycopg
 
-    from services.triage import aggregates
+    from services.triage.reports import aggregates
     from shared.db import make_engine, make_session_factory
 
     engine = make_engine(url)

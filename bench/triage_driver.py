@@ -22,7 +22,7 @@ from sqlalchemy import func, select
 
 from services.triage.app import Triage
 from services.triage.config import load_settings
-from services.triage.models import Ticket
+from services.triage.tickets.models import Ticket
 from shared.db import READ_ONLY
 
 

@@ -4,20 +4,25 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
-from functools import partial
 from typing import Any
 
 import structlog
 from flask import Flask
 from sqlalchemy.exc import IntegrityError
 
-from services.triage import api, dashboard, handlers, pages, routing
-from services.triage.calendar import business_hours
 from services.triage.config import TriageSettings, load_settings
+from services.triage.context import Context
+from services.triage.database import Outbox, ProcessedEvent, load_models
 from services.triage.jobs import Sweeper
-from services.triage.models import Outbox, ProcessedEvent
+from services.triage.reports import views as reports_views
 from services.triage.rootcause import service as rootcause
-from services.triage.tickets import Context
+from services.triage.rootcause import views as rootcause_views
+from services.triage.routing import service as routing
+from services.triage.routing import views as routing_views
+from services.triage.sla.calendar import business_hours
+from services.triage.tickets import pages
+from services.triage.tickets import views as tickets_views
+from services.triage.tickets.handlers import FeedbackConsumer
 from shared import events, topics
 from shared.db import make_engine, make_session_factory
 from shared.kafka import ConsumerLoop
@@ -27,6 +32,7 @@ from shared.runner import ServiceParts
 from shared.web import create_base_app
 
 log = structlog.get_logger(__name__)
+load_models()  # the whole schema is mapped before the first query
 
 
 class Triage:
@@ -79,19 +85,20 @@ class Triage:
         )
         app.extensions["closeloop_sessions"] = self.sessions
         app.extensions["closeloop_triage"] = self
-        rest.register_blueprint(api.blp)
-        rest.register_blueprint(dashboard.blp)
-        rest.register_blueprint(api.members_blp)
+        rest.register_blueprint(tickets_views.blp)
+        rest.register_blueprint(reports_views.blp)
+        rest.register_blueprint(routing_views.blp)
+        rest.register_blueprint(rootcause_views.blp)
         app.register_blueprint(pages.bp)
         return app
 
     def consumer(self) -> ConsumerLoop:
         """Turns ``feedback.received`` into tickets."""
+        feedback = FeedbackConsumer(self.ctx)
         return ConsumerLoop(
             bootstrap=self.settings.common.kafka_bootstrap, group="triage", topics=[topics.FEEDBACK_RECEIVED],
-            handlers={events.FEEDBACK_RECEIVED: partial(handlers.on_feedback_received, ctx=self.ctx)},
-            session_factory=self.sessions, processed_model=ProcessedEvent,
-            batch_hook=partial(handlers.feedback_batch, ctx=self.ctx),
+            handlers={events.FEEDBACK_RECEIVED: feedback.handle},
+            session_factory=self.sessions, processed_model=ProcessedEvent, batch_hook=feedback.batch,
         )
 
     def parts(self) -> ServiceParts:

@@ -63,7 +63,7 @@ def _business_hours(raw: str) -> dict[str, dict[str, Any]]:
     if not isinstance(value, dict) or not all(isinstance(v, dict) for v in value.values()):
         raise ConfigError("invalid environment variable(s) TRIAGE_BUSINESS_HOURS: "
                           "expected a JSON object of team id -> calendar object")
-    from services.triage.calendar import CalendarError, business_hours
+    from services.triage.sla.calendar import CalendarError, business_hours
 
     for team, spec in value.items():
         try:

@@ -17,9 +17,9 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from prometheus_client import Counter, Histogram
 from sqlalchemy.orm import Session, sessionmaker
 
-from services.triage import aggregates
-from services.triage.sweeper import sweep
-from services.triage.tickets import Context
+from services.triage.context import Context
+from services.triage.reports import aggregates
+from services.triage.sla.sweeper import sweep
 
 log = structlog.get_logger(__name__)
 

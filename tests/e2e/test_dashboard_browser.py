@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from services.triage.models import Feedback, Ticket
+from services.triage.tickets.models import Feedback, Ticket
 from shared.db import make_engine, make_session_factory
 from tests.e2e.conftest import Stack, start_stack
 from tests.support import http, wait_for

@@ -13,7 +13,8 @@ from kafka import KafkaConsumer
 
 from services.triage.app import Triage
 from services.triage.config import load_settings
-from services.triage.models import ProcessedEvent, Ticket
+from services.triage.database import ProcessedEvent
+from services.triage.tickets.models import Ticket
 from shared import events, topics
 from shared.kafka import ConsumerLoop, RejectedEvent, make_producer
 from tests.faults.conftest import System

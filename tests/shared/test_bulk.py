@@ -8,7 +8,8 @@ from typing import Any, cast
 import pytest
 from sqlalchemy import Table, event, insert, select, text
 
-from services.triage.models import Feedback, Outbox, Ticket, TimelineEntry
+from services.triage.database import Outbox
+from services.triage.tickets.models import Feedback, Ticket, TimelineEntry
 from shared.bulk import RowQueue, insert_rows
 from shared.db import make_engine
 

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import insert, select, text
 from sqlalchemy.dialects import postgresql
 
-from services.triage.models import Feedback
+from services.triage.tickets.models import Feedback
 from shared.db import among, make_engine, make_session_factory
 from tests.conftest import DbFactory
 

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from services.triage.app import Triage
 from services.triage.config import load_settings as triage_settings
-from services.triage.models import Feedback, Ticket
+from services.triage.tickets.models import Feedback, Ticket
 from shared.events import encode_event, make_event
 from shared.kafka import ConsumerLoop
 from tests.support import Broker, wait_for

@@ -1,7 +1,7 @@
 """Alembic environment for the triage database."""
 
-from services.triage import report_models  # noqa: F401  (the summary's indexes)
-from services.triage.models import Base
+from services.triage.database import Base, load_models
 from shared.alembic_env import run_migrations
 
+load_models()  # every domain's tables and indexes
 run_migrations(Base.metadata)

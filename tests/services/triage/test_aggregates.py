@@ -18,9 +18,10 @@ import pytest
 from alembic import command
 from sqlalchemy import func, select, text
 
-from services.triage import aggregates, reports
-from services.triage.models import Feedback, Ticket
-from services.triage.report_models import FeedbackHourly, OpenTicketCount, ResolvedHourly, TimeHourly
+from services.triage.reports import aggregates
+from services.triage.reports import service as reports
+from services.triage.reports.models import FeedbackHourly, OpenTicketCount, ResolvedHourly, TimeHourly
+from services.triage.tickets.models import Feedback, Ticket
 from shared.db import make_engine, make_session_factory
 from shared.migrations_cli import alembic_config
 

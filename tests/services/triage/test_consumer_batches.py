@@ -14,9 +14,12 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from services.triage import actions
 from services.triage.app import Triage
-from services.triage.models import Assignee, Feedback, Outbox, ProcessedEvent, Ticket, TimelineEntry
+from services.triage.database import Outbox, ProcessedEvent
+from services.triage.routing.models import Assignee
+from services.triage.tickets import service as actions
+from services.triage.tickets.models import Feedback, Ticket, TimelineEntry
+from services.triage.unit_of_work import UnitOfWork
 from shared import events, topics
 from shared.events import decode_event
 from shared.kafka import ConsumerLoop, RejectedEvent
@@ -164,7 +167,7 @@ def test_a_follow_up_in_a_batch_keeps_its_events_in_order(triage: Triage) -> Non
     loop.process([record_of(first, 0)])
     with triage.sessions() as session, session.begin():
         ticket = session.scalars(select(Ticket)).one()
-        actions.resolve(session, ticket, NOW, ctx=triage.ctx, actor=triage.org.users["u-ceo"],
+        actions.resolve(UnitOfWork(session), ticket, NOW, ctx=triage.ctx, actor=triage.org.users["u-ceo"],
                         root_cause="slow_response", resolution="Answered")
         ticket_id = ticket.id
     before = feedback_data(rating=1, touchpoint="delivery", comment="The parcel arrived late")

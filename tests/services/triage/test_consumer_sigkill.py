@@ -13,7 +13,8 @@ from typing import Any
 import pytest
 from sqlalchemy import create_engine, func, select
 
-from services.triage.models import Feedback, Outbox, Ticket
+from services.triage.database import Outbox
+from services.triage.tickets.models import Feedback, Ticket
 from shared.events import encode_event, make_event
 from shared.kafka import KAFKA_HEADERS, make_producer
 from shared.sentiment import POSITIVE, classify_feedback

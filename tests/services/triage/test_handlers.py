@@ -8,8 +8,9 @@ from typing import Any
 
 from sqlalchemy import select
 
-from services.triage.handlers import on_feedback_received
-from services.triage.models import Outbox, Ticket
+from services.triage.database import Outbox
+from services.triage.tickets.handlers import FeedbackConsumer
+from services.triage.tickets.models import Ticket
 from shared.events import Event, decode_event
 
 NOW = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
@@ -23,7 +24,7 @@ def feedback_event(**data: Any) -> Event:
 
 def handle(triage: Any, event: Event) -> Ticket | None:
     with triage.sessions() as session, session.begin():
-        return on_feedback_received(session, event, NOW, ctx=triage.ctx)
+        return FeedbackConsumer(triage.ctx).handle(session, event, NOW)
 
 
 def test_detractor_gets_one_owner_and_24_hours(triage: Any) -> None:

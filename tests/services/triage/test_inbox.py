@@ -6,7 +6,7 @@ import re
 from datetime import timedelta
 from typing import Any
 
-from services.triage.models import Ticket
+from services.triage.tickets.models import Ticket
 from tests.services.triage.test_handlers import NOW, feedback_event, handle
 
 

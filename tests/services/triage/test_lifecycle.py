@@ -9,8 +9,10 @@ from typing import Any
 
 from sqlalchemy import select
 
-from services.triage.handlers import on_feedback_received
-from services.triage.models import Assignee, Outbox, Ticket
+from services.triage.database import Outbox
+from services.triage.routing.models import Assignee
+from services.triage.tickets.handlers import FeedbackConsumer
+from services.triage.tickets.models import Ticket
 from shared.events import Event, decode_event
 from tests.services.triage.test_handlers import NOW, feedback_event, handle
 from tests.support import migrate
@@ -132,7 +134,7 @@ def follow_up(service: Any, ticket: Ticket, answer: str | None, comment: str | N
                   data=data)
     later = NOW + timedelta(hours=2)
     with service.sessions() as session, session.begin():
-        return on_feedback_received(session, event, later, ctx=service.ctx)
+        return FeedbackConsumer(service.ctx).handle(session, event, later)
 
 
 def test_not_fixed_reopens_with_a_fresh_clock_and_fixed_is_only_recorded(triage: Any) -> None:
@@ -173,12 +175,13 @@ def test_waiting_on_the_customer_pauses_the_clock_only_when_enabled(make_triage:
     service = make_triage(db_url("triage"), TRIAGE_WAITING_PAUSES_CLOCK="true")
     ticket = care_ticket(service)
     due_before = ticket.due_at
-    from services.triage import actions
+    from services.triage.tickets import service as actions
+    from services.triage.unit_of_work import UnitOfWork
 
     with service.sessions() as session, session.begin():
         stored = session.get(Ticket, ticket.id)
         assert stored is not None
-        actions.wait_on_customer(session, stored, NOW + timedelta(hours=1), ctx=service.ctx,
+        actions.wait_on_customer(UnitOfWork(session), stored, NOW + timedelta(hours=1), ctx=service.ctx,
                                  actor=service.org.users["u-lead"])
     follow_up(service, ticket, None, "Here is the order number you asked for")  # arrives NOW + 2 h
     with service.sessions() as session:

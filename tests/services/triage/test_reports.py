@@ -20,8 +20,8 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from services.triage import reports
-from services.triage.models import Feedback, Ticket
+from services.triage.reports import service as reports
+from services.triage.tickets.models import Feedback, Ticket
 
 H = 3600
 NOW = datetime(2024, 6, 10, 12, tzinfo=UTC)

@@ -7,8 +7,8 @@ from typing import Any
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import select
 
-from services.triage.models import Ticket, TimelineEntry
-from services.triage.telemetry import SlaCollector
+from services.triage.reports.metrics import SlaCollector
+from services.triage.tickets.models import Ticket, TimelineEntry
 from tests.deploy.promtool import check_metrics
 from tests.services.triage.test_reports import NOW, build_history
 

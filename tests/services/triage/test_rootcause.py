@@ -11,9 +11,12 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from services.triage import actions, queries
-from services.triage.models import Outbox, Ticket
+from services.triage.database import Outbox
 from services.triage.rootcause import service as rootcause
+from services.triage.rootcause import spikes
+from services.triage.tickets import service as actions
+from services.triage.tickets.models import Ticket
+from services.triage.unit_of_work import UnitOfWork
 from shared.events import decode_event
 from shared.org import load_org
 from tests.services.triage.test_handlers import NOW, feedback_event, handle
@@ -63,7 +66,7 @@ def test_causes_confirmed_on_resolve_teach_the_classifier(triage: Any) -> None:
         with triage.sessions() as session, session.begin():
             stored = session.get(Ticket, ticket.id)
             assert stored is not None
-            actions.resolve(session, stored, NOW, ctx=triage.ctx, actor=triage.org.users["u-ceo"],
+            actions.resolve(UnitOfWork(session), stored, NOW, ctx=triage.ctx, actor=triage.org.users["u-ceo"],
                             root_cause="product_defect", resolution="Replaced the faulty unit")
     later = handle(triage, feedback_event(survey={"metric": "nps", "score": 4}, comment="my gizmo blinks purple"))
     assert later is not None and later.suggested_root_cause == "product_defect"
@@ -75,19 +78,19 @@ def test_repeated_cause_on_one_touchpoint_raises_one_spike(make_triage: Any, db_
         handle(service, feedback_event(survey={"metric": "nps", "score": 3}, touchpoint="checkout",
                                        comment=f"I was charged twice for order {i}"))
     with service.sessions() as session:
-        assert queries.active_spikes(session, NOW) == []
+        assert spikes.active_spikes(session, NOW) == []
     for i in range(3):
         handle(service, feedback_event(survey={"metric": "nps", "score": 3}, touchpoint="checkout",
                                        comment=f"Double charge on my card again {i}"))
     handle(service, feedback_event(survey={"metric": "nps", "score": 3}, touchpoint="delivery",
                                    comment="I was charged twice"))
     with service.sessions() as session:
-        spikes = queries.active_spikes(session, NOW, service.org)
+        found = spikes.active_spikes(session, NOW, service.org)
         events = [decode_event(r.payload) for r in session.scalars(select(Outbox))]
-        assert queries.active_spikes(session, NOW + timedelta(hours=2)) == []
-    assert len(spikes) == 1
-    assert spikes[0]["root_cause"] == "billing_payment" and spikes[0]["touchpoint"] == "checkout"
-    assert spikes[0]["ticket_count"] == 5 and spikes[0]["root_cause_label"] == "Billing and payment"
+        assert spikes.active_spikes(session, NOW + timedelta(hours=2)) == []
+    assert len(found) == 1
+    assert found[0]["root_cause"] == "billing_payment" and found[0]["touchpoint"] == "checkout"
+    assert found[0]["ticket_count"] == 5 and found[0]["root_cause_label"] == "Billing and payment"
     raised = [e for e in events if e.type == "spike.detected"]
     assert len(raised) == 1 and raised[0].data["ticket_count"] == 3
     client = service.create_app().test_client()

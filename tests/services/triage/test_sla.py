@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from services.triage import sla
-from services.triage.calendar import CalendarError, business_hours
+from services.triage.sla import service as sla
+from services.triage.sla.calendar import CalendarError, business_hours
 
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)  # a Monday
 DUE = T0 + timedelta(hours=24)

@@ -13,8 +13,9 @@ import pytest
 from sqlalchemy import select
 
 from services.triage.app import Triage
+from services.triage.database import Outbox
 from services.triage.jobs import Sweeper
-from services.triage.models import Outbox, Ticket, TimelineEntry
+from services.triage.tickets.models import Ticket, TimelineEntry
 from shared.events import decode_event
 from tests.services.triage.test_handlers import NOW, feedback_event, handle
 
@@ -73,14 +74,16 @@ def test_warning_breach_and_escalation_up_the_chain_each_once(service: Triage) -
 
 
 def test_resolved_tickets_never_breach(service: Triage) -> None:
-    from services.triage import actions
+    from services.triage.tickets import service as actions
+    from services.triage.unit_of_work import UnitOfWork
 
     ticket = open_tickets(service, 1)[0]
     with service.sessions() as session, session.begin():
         stored = session.get(Ticket, ticket.id)
         assert stored is not None
-        actions.resolve(session, stored, NOW + timedelta(hours=1), ctx=service.ctx, actor=service.org.users["u-ceo"],
-                        root_cause="slow_response", resolution="Answered the customer")
+        actions.resolve(UnitOfWork(session), stored, NOW + timedelta(hours=1), ctx=service.ctx,
+                        actor=service.org.users["u-ceo"], root_cause="slow_response",
+                        resolution="Answered the customer")
     assert sweep_at(service, DUE + timedelta(days=2)) == 0
     assert [e.type for e in published(service)] == ["ticket.created", "ticket.resolved"]
     assert published(service)[-1].data["sla_state"] == "met"

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from services.triage import app as triage_app
-from services.triage.models import Assignee
+from services.triage.routing.models import Assignee
 from shared.org import Org
 
 

@@ -27,8 +27,8 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Histo
 from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 
-from services.triage.models import TimelineEntry
-from services.triage.report_models import OpenTicketCount, TimeHourly
+from services.triage.reports.models import OpenTicketCount, TimeHourly
+from services.triage.tickets.models import TimelineEntry
 
 log = structlog.get_logger(__name__)
 OPEN_STATES = ("on_track", "at_risk", "breached")

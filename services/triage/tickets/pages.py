@@ -14,10 +14,13 @@ from werkzeug.wrappers import Response
 from wtforms import SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
-from services.triage import actions, queries
-from services.triage.api import now
-from services.triage.models import Ticket
-from services.triage.tickets import Context, InvalidChange, NotAllowed, TicketConflict
+from services.triage.context import Context
+from services.triage.errors import InvalidChange, NotAllowed, TicketConflict
+from services.triage.tickets import queries
+from services.triage.tickets import service as actions
+from services.triage.tickets.models import Ticket
+from services.triage.unit_of_work import UnitOfWork
+from services.triage.web import now
 from shared.auth import current_user, org, require
 from shared.org import User
 
@@ -82,7 +85,7 @@ def _apply(ticket_id: str, action: Any, done: str, scope: str | None) -> Respons
                 if ticket is None or not (user.is_leadership or user.team == ticket.team):
                     flash("That ticket does not exist or is not yours to see.", "bad")
                     return _back(scope)
-                action(session, ticket, now(), ctx, user)
+                action(UnitOfWork(session), ticket, now(), ctx, user)
             flash(done, "good")
         except InvalidChange as exc:
             flash(" ".join(exc.errors.values()), "bad")

@@ -28,11 +28,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from services.triage import aggregates, queries
-from services.triage.aggregates import RESOLVE_BUCKETS_HOURS, Resolved
-from services.triage.models import Ticket
-from services.triage.report_scores import feedback_scores
-from services.triage.tickets import ACTIVE
+from services.triage.reports import aggregates
+from services.triage.reports.aggregates import RESOLVE_BUCKETS_HOURS, Resolved
+from services.triage.reports.scores import feedback_scores
+from services.triage.rootcause import spikes
+from services.triage.tickets.models import ACTIVE, Ticket
 from shared.org import Org
 
 DIMENSIONS = ("team", "owner", "touchpoint", "priority", "root_cause")
@@ -68,7 +68,7 @@ def summary(session: Session, *, now: datetime, start: datetime, end: datetime, 
 
 def active_spikes(session: Session, now: datetime, org: Org | None) -> list[dict[str, Any]]:
     """Root causes repeating on one touchpoint right now; organisation-wide, as a touchpoint is."""
-    return queries.active_spikes(session, now, org)
+    return spikes.active_spikes(session, now, org)
 
 
 def attention_tickets(session: Session, *, team: str | None = None, limit: int = 100) -> list[dict[str, Any]]:

@@ -1,19 +1,21 @@
 """Spikes: several tickets with the same root cause on the same touchpoint within a short window.
 
 A spike is raised once (``spike.detected``) and stays active while matching tickets keep coming
-within the window; leadership's dashboard reads the active ones (``queries.active_spikes``).
+within the window; leadership's dashboard reads the active ones (:func:`active_spikes`).
 """
 
 from __future__ import annotations
 
 import uuid
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
-from services.triage.models import Spike, Ticket
-from services.triage.tickets import queue_event
+from services.triage.rootcause.models import Spike
+from services.triage.tickets.models import Ticket
+from services.triage.unit_of_work import SpikeCount, UnitOfWork
 from shared import events
 from shared.org import Org
 
@@ -26,7 +28,6 @@ def spike_data(spike: Spike, org: Org) -> dict:
             "window_seconds": spike.window_seconds, "first_at": spike.first_at, "detected_at": spike.detected_at}
 
 
-_COUNTS = "closeloop.triage.spike_counts"
 # built once: a consumer batch runs them for every cause and touchpoint it sees
 # count(*), not count(id): the id is not in the index, and reading it visited every row (7.5 ms
 # instead of 0.65 ms at 6,300 tickets of one cause on SQLite)
@@ -38,48 +39,44 @@ _ACTIVE = (select(Spike).where(Spike.root_cause == bindparam("code"), Spike.touc
            .order_by(Spike.detected_at.desc()).limit(1))
 
 
-def check_spike(session: Session, *, code: str | None, touchpoint: str | None, now: datetime, org: Org,
-                threshold: int, window_seconds: int, unwritten: bool = False) -> Spike | None:
-    """Count recent tickets like this one (just added to the session, or queued for the batch's
-    bulk insert if ``unwritten``); raise a spike at ``threshold``, or extend the active one."""
+def check_spike(uow: UnitOfWork, *, code: str | None, touchpoint: str | None, now: datetime, org: Org,
+                threshold: int, window_seconds: int) -> Spike | None:
+    """Count recent tickets like the one just opened or resolved in ``uow``; raise a spike at
+    ``threshold``, or extend the active one."""
     if not code or not touchpoint or code == "other":
         return None
+    session = uow.session
     since = now - timedelta(seconds=window_seconds)
-    # One count per cause and touchpoint per transaction, then counted on in memory: a consumer
+    # One count per cause and touchpoint per unit of work, then counted on in memory: a consumer
     # batch of hundreds of tickets does not query (and flush) for each of them.
-    cache: dict[tuple[str, str, datetime], list] = session.info.setdefault(_COUNTS, {})
     key = (code, touchpoint, since)
-    if key in cache:
-        cache[key][0] += 1
+    known = uow.spike_counts.get(key)
+    if known is not None:
+        known.count += 1
     else:
-        if not unwritten:  # the ticket was added to the session; a batch's are queued, not in the session
+        if not uow.queues_rows:  # the ticket was added to the session: count it too
             session.flush()
         count, first = session.execute(_RECENT, {"touchpoint": touchpoint, "since": since, "code": code}).one()
-        if unwritten:  # this ticket is not in the table yet; earlier ones of the batch were counted here
+        if uow.queues_rows:  # this ticket is not in the table yet; earlier ones of the batch were counted here
             count += 1
             first = now if first is None else min(first, now)
-        cache[key] = [count, first, None]
-    count, first, known = cache[key]
-    if count < threshold:
+        known = uow.spike_counts[key] = SpikeCount(count, first)
+    if known.count < threshold:
         return None
-    active = known or session.scalars(_ACTIVE, {"code": code, "touchpoint": touchpoint, "since": since}).first()
+    active = known.active or session.scalars(_ACTIVE, {"code": code, "touchpoint": touchpoint,
+                                                       "since": since}).first()
     if active is not None:
-        active.ticket_count, active.last_at = max(active.ticket_count, count), now
-        cache[key][2] = active
+        active.ticket_count, active.last_at = max(active.ticket_count, known.count), now
+        known.active = active
         return None
-    spike = Spike(id=str(uuid.uuid4()), root_cause=code, touchpoint=touchpoint, ticket_count=count,
-                  window_seconds=window_seconds, first_at=first or now, detected_at=now, last_at=now)
+    spike = Spike(id=str(uuid.uuid4()), root_cause=code, touchpoint=touchpoint, ticket_count=known.count,
+                  window_seconds=window_seconds, first_at=known.first or now, detected_at=now, last_at=now)
     session.add(spike)
-    cache[key][2] = spike
+    known.active = spike
     event = events.make_event(type=events.SPIKE_DETECTED, source="/triage", subject=spike.id,
                               data=spike_data(spike, org), now=now)
-    queue_event(session, event, now)
+    uow.add_event(event, now)
     return spike
-
-
-def forget_counts(session: Session) -> None:
-    """Drop the transaction's counts (the tickets they counted were rolled back)."""
-    session.info.pop(_COUNTS, None)
 
 
 def active(session: Session, now: datetime) -> list[Spike]:
@@ -88,3 +85,14 @@ def active(session: Session, now: datetime) -> list[Spike]:
     return [s for s in rows if s.last_at + timedelta(seconds=s.window_seconds) >= now]
 
 
+def active_spikes(session: Session, now: datetime, org: Org | None = None) -> list[dict[str, Any]]:
+    """Root causes repeating on a touchpoint right now (for leadership's dashboard), newest first."""
+    found = []
+    for spike in active(session, now):
+        cause = org.root_causes.get(spike.root_cause) if org else None
+        found.append({"id": spike.id, "root_cause": spike.root_cause,
+                      "root_cause_label": cause.label if cause else spike.root_cause,
+                      "touchpoint": spike.touchpoint, "ticket_count": spike.ticket_count,
+                      "window_seconds": spike.window_seconds, "first_at": spike.first_at,
+                      "detected_at": spike.detected_at, "last_at": spike.last_at})
+    return found

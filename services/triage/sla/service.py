@@ -1,17 +1,23 @@
 """The SLA clock: due and warning times, the state a ticket is in, and what is due to happen next.
 
-Pure functions of their inputs; ``now`` is always passed in. The sweeper asks :func:`plan` what
-a ticket needs at ``now`` (a warning, a breach, escalations) and when to look at it again; the
-answer depends only on what is stored, so two sweepers looking at the same row agree, and a row
-whose steps were applied is never planned again.
+Pure functions of their inputs (and :func:`start_clock`, which sets them on a ticket); ``now`` is
+always passed in. The sweeper asks :func:`plan` what a ticket needs at ``now`` (a warning, a
+breach, escalations) and when to look at it again; the answer depends only on what is stored, so
+two sweepers looking at the same row agree, and a row whose steps were applied is never planned
+again.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
-from services.triage.calendar import WALL_CLOCK, Calendar
+from services.triage.sla.calendar import WALL_CLOCK, Calendar
+
+if TYPE_CHECKING:
+    from services.triage.context import Context
+    from services.triage.tickets.models import AnyTicket
 
 ON_TRACK, AT_RISK, BREACHED, MET, MISSED, PAUSED = "on_track", "at_risk", "breached", "met", "missed", "paused"
 WARNING, BREACH, ESCALATION = "warning", "breach", "escalation"
@@ -30,15 +36,6 @@ def due_at(start: datetime, seconds: float, calendar: Calendar = WALL_CLOCK) -> 
 def warn_at(start: datetime, seconds: float, warning_ratio: float, calendar: Calendar = WALL_CLOCK) -> datetime:
     """When a ticket becomes at risk: ``warning_ratio`` of its (working) time after ``start``."""
     return calendar.add(start, seconds * warning_ratio)
-
-
-def state_at(now: datetime, *, warn: datetime, due: datetime) -> str:
-    """SLA state of an open ticket at ``now``."""
-    if now >= due:
-        return BREACHED
-    if now >= warn:
-        return AT_RISK
-    return ON_TRACK
 
 
 def outcome(resolved_at: datetime, due: datetime) -> str:
@@ -95,3 +92,16 @@ def plan(now: datetime, *, sla_state: str, warn: datetime, due: datetime, escala
     return Plan(tuple(steps), state, level, next_check(state, warn=warn, due=due, escalation_level=level,
                                                       chain_length=chain_length,
                                                       escalation_seconds=escalation_seconds))
+
+
+def start_clock(ticket: AnyTicket, start: datetime, ctx: Context) -> None:
+    """(Re)start the SLA clock of ``ticket`` at ``start``: due and warning times, state, next check."""
+    calendar, seconds = ctx.calendar_for(ticket.team), ctx.seconds_for(ticket.priority)
+    ticket.due_at = due_at(start, seconds, calendar)
+    ticket.warn_at = warn_at(start, seconds, ctx.warning_ratio, calendar)
+    ticket.escalation_level = 0
+    ticket.paused_at = None
+    # a ticket born already late (from a backlog) is due for the sweeper at once, which then emits its
+    # warning and breach in order like any other ticket's
+    ticket.sla_state = ON_TRACK
+    ticket.next_check_at = ticket.warn_at

@@ -18,9 +18,8 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.expression import ColumnElement, FunctionElement
 
-from services.triage.models import Feedback, Ticket
-from services.triage.report_models import FeedbackHourly, OpenTicketCount, ResolvedHourly, TimeHourly
-from services.triage.tickets import ACTIVE
+from services.triage.reports.models import FeedbackHourly, OpenTicketCount, ResolvedHourly, TimeHourly
+from services.triage.tickets.models import ACTIVE, Feedback, Ticket
 
 OPEN_KEYS = ("team", "owner_id", "touchpoint", "priority", "root_cause")
 # upper edges in hours of the time-to-resolve distribution; the last bucket is open-ended (migration 0005)

@@ -18,14 +18,14 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
-from services.triage import dashboard_charts as charts
-from services.triage import reports, telemetry
+from services.triage.reports import charts, metrics
+from services.triage.reports import service as reports
 from shared.auth import current_user, org, require
 from shared.org import LEADERSHIP_ROLES
 from shared.problems import Problem
 
 blp = Blueprint("sla", __name__, description="Leadership's SLA summary")
-pages = PageBlueprint("dashboard", __name__)
+pages = PageBlueprint("dashboard", __name__, template_folder="templates")
 PERIODS = (7, 30, 90, 365)
 EXPORTS = ("attention", "team", "owner", "touchpoint", "priority", "root_cause", "days", "nps_by_touchpoint")
 
@@ -164,4 +164,4 @@ def _charts(s: dict[str, Any]) -> dict[str, Any]:
 
 # Flask's own nesting: the pages ride on the API blueprint (one registration) but stay out of OpenAPI.
 PageBlueprint.register_blueprint(blp, pages)
-blp.record_once(telemetry.install)  # the SLA gauges and counters on /metrics
+blp.record_once(metrics.install)  # the SLA gauges and counters on /metrics

@@ -29,7 +29,8 @@ from datetime import datetime
 from sqlalchemy import BigInteger, Float, Index, Integer, SmallInteger, String, func
 from sqlalchemy.orm import Mapped, mapped_column
 
-from services.triage.models import Base, Ticket, TimelineEntry
+from services.triage.database import Base
+from services.triage.tickets.models import Ticket, TimelineEntry
 from shared.db import UTCDateTime
 
 RESOLVED_AT = Index("ix_tickets_resolved_at", Ticket.resolved_at)

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from services.triage import spikes
-from services.triage.models import Assignee, Feedback, Ticket, TimelineEntry
-from services.triage.tickets import ACTIVE, person
+from services.triage.tickets.events import person
+from services.triage.tickets.models import ACTIVE, Feedback, Ticket, TimelineEntry
 from shared.org import Org, User
 
 FILTERS = ("status", "owner", "team", "sla_state", "feedback_id", "root_cause", "priority", "touchpoint")
@@ -94,38 +92,3 @@ def inbox(session: Session, org: Org, user: User, *, scope: str, limit: int = 20
         item["customer_name"] = feedback.customer_name
         items.append(item)
     return items
-
-
-def _member(assignee: Assignee, org: Org) -> dict[str, Any]:
-    user = org.users.get(assignee.user_id)
-    return {"id": assignee.user_id, "name": user.name if user else assignee.user_id, "team": assignee.team,
-            "role": user.role if user else None, "available": assignee.available,
-            "open_tickets": assignee.open_tickets}
-
-
-def members(session: Session, org: Org, user: User) -> list[dict[str, Any]]:
-    """Who can own tickets, with availability and load (the caller's team; leadership sees all)."""
-    query = select(Assignee).order_by(Assignee.team, Assignee.user_id)
-    if not user.is_leadership:
-        query = query.where(Assignee.team == user.team)
-    return [_member(a, org) for a in session.scalars(query)]
-
-
-def member(session: Session, org: Org, user_id: str) -> dict[str, Any]:
-    """One member's availability and load."""
-    assignee = session.get(Assignee, user_id)
-    assert assignee is not None
-    return _member(assignee, org)
-
-
-def active_spikes(session: Session, now: datetime, org: Org | None = None) -> list[dict[str, Any]]:
-    """Root causes repeating on a touchpoint right now (for leadership's dashboard), newest first."""
-    found = []
-    for spike in spikes.active(session, now):
-        cause = org.root_causes.get(spike.root_cause) if org else None
-        found.append({"id": spike.id, "root_cause": spike.root_cause,
-                      "root_cause_label": cause.label if cause else spike.root_cause,
-                      "touchpoint": spike.touchpoint, "ticket_count": spike.ticket_count,
-                      "window_seconds": spike.window_seconds, "first_at": spike.first_at,
-                      "detected_at": spike.detected_at, "last_at": spike.last_at})
-    return found

@@ -1,32 +1,26 @@
 """What people (and the customer's answers) do to tickets: acknowledge, assign, resolve, reopen,
-wait on the customer, and mark members unavailable.
+wait on the customer.
 
 Each function checks the caller's role against the ticket, applies the change, and records it
-(timeline entry plus outbox event). Functions take the caller's session and never commit.
+(timeline entry plus outbox event) in the caller's unit of work; none commits.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import delete, select
-from sqlalchemy.orm import Session
+from sqlalchemy import delete
 
-from services.triage import routing, sla, spikes
-from services.triage.models import Assignee, Feedback, RootCauseExample, Ticket
-from services.triage.tickets import (
-    ACKNOWLEDGED,
-    ACTIVE,
-    OPEN,
-    RESOLVED,
-    WAITING,
-    Context,
-    InvalidChange,
-    NotAllowed,
-    TicketConflict,
-    record,
-    start_clock,
-)
+from services.triage.context import Context
+from services.triage.errors import InvalidChange, NotAllowed, TicketConflict
+from services.triage.rootcause import spikes
+from services.triage.rootcause.models import RootCauseExample
+from services.triage.routing import service as routing
+from services.triage.routing.models import Assignee
+from services.triage.sla import service as sla
+from services.triage.tickets.events import record
+from services.triage.tickets.models import ACKNOWLEDGED, OPEN, RESOLVED, WAITING, Feedback, Ticket
+from services.triage.unit_of_work import UnitOfWork
 from shared import events
 from shared.org import User
 
@@ -45,7 +39,7 @@ def _check(user: User, ticket: Ticket) -> None:
         raise NotAllowed("Only the owner, the team's lead or leadership may change this ticket.")
 
 
-def acknowledge(session: Session, ticket: Ticket, now: datetime, *, ctx: Context, actor: User) -> None:
+def acknowledge(uow: UnitOfWork, ticket: Ticket, now: datetime, *, ctx: Context, actor: User) -> None:
     """The owner has seen the ticket and is on it (the clock keeps running)."""
     _check(actor, ticket)
     if ticket.status == RESOLVED:
@@ -55,32 +49,16 @@ def acknowledge(session: Session, ticket: Ticket, now: datetime, *, ctx: Context
     ticket.acknowledged_at = now
     if ticket.status == OPEN:
         ticket.status = ACKNOWLEDGED
-    record(session, ticket, events.TICKET_ACKNOWLEDGED, ctx.org, now, actor=actor.id)
+    record(uow, ticket, events.TICKET_ACKNOWLEDGED, ctx.org, now, actor=actor.id)
 
 
-def _handover(session: Session, ticket: Ticket, new_owner: Assignee | routing.Candidate, now: datetime, *,
-              ctx: Context,
-              actor: str | None, reason: str) -> None:
-    previous = ticket.owner_id
-    routing.add_load(session, previous, -1)
-    ticket.owner_id, ticket.team = new_owner.user_id, new_owner.team
-    if ticket.sla_state == sla.BREACHED:  # the new owner's chain may be longer or shorter
-        ticket.next_check_at = sla.next_check(ticket.sla_state, warn=ticket.warn_at, due=ticket.due_at,
-                                              escalation_level=ticket.escalation_level,
-                                              chain_length=len(ctx.chain_for(ticket)),
-                                              escalation_seconds=ctx.escalation_seconds)
-    record(session, ticket, events.TICKET_ASSIGNED, ctx.org, now, actor=actor,
-           detail={"from": previous, "to": new_owner.user_id, "reason": reason}, previous_owner=previous,
-           reason=reason)
-
-
-def assign(session: Session, ticket: Ticket, owner_id: str, now: datetime, *, ctx: Context, actor: User,
+def assign(uow: UnitOfWork, ticket: Ticket, owner_id: str, now: datetime, *, ctx: Context, actor: User,
            reason: str | None = None) -> None:
     """Hand the ticket to ``owner_id``: employees pass their own tickets within the team; leads and
     leadership move any ticket they may change, across teams too."""
     _check(actor, ticket)
     target = ctx.org.users.get(owner_id)
-    assignee = session.get(Assignee, owner_id) if target is not None else None
+    assignee = uow.session.get(Assignee, owner_id) if target is not None else None
     if target is None:
         raise InvalidChange({"owner": f"No user with id {owner_id!r}."})
     if assignee is None:
@@ -93,11 +71,11 @@ def assign(session: Session, ticket: Ticket, owner_id: str, now: datetime, *, ct
         raise TicketConflict("The ticket is resolved; reopen it first.")
     if owner_id == ticket.owner_id:
         raise TicketConflict(f"{target.name} already owns the ticket.")
-    routing.add_load(session, owner_id, 1, now=now)
-    _handover(session, ticket, assignee, now, ctx=ctx, actor=actor.id, reason=reason or "reassigned")
+    uow.change_load(owner_id, 1, now=now)
+    routing.handover(uow, ticket, assignee, now, ctx=ctx, actor=actor.id, reason=reason or "reassigned")
 
 
-def resolve(session: Session, ticket: Ticket, now: datetime, *, ctx: Context, actor: User, root_cause: str | None,
+def resolve(uow: UnitOfWork, ticket: Ticket, now: datetime, *, ctx: Context, actor: User, root_cause: str | None,
             resolution: str | None, customer_message: str | None = None) -> None:
     """Close the ticket with its confirmed root cause and what was done; the SLA outcome is fixed."""
     _check(actor, ticket)
@@ -123,19 +101,19 @@ def resolve(session: Session, ticket: Ticket, now: datetime, *, ctx: Context, ac
     ticket.root_cause, ticket.resolution = root_cause, text
     ticket.customer_message = (customer_message or "").strip() or None
     ticket.next_check_at, ticket.paused_at, ticket.customer_answer, ticket.customer_answered_at = None, None, None, None
-    routing.add_load(session, ticket.owner_id, -1)
-    learn(session, ticket, root_cause, now)
-    record(session, ticket, events.TICKET_RESOLVED, ctx.org, now, actor=actor.id,
+    uow.change_load(ticket.owner_id, -1)
+    learn(uow, ticket, root_cause, now)
+    record(uow, ticket, events.TICKET_RESOLVED, ctx.org, now, actor=actor.id,
            detail={"root_cause": root_cause, "suggested_root_cause": ticket.suggested_root_cause,
                    "outcome": ticket.sla_state})
     if root_cause != ticket.suggested_root_cause:
-        session.flush()
-        spikes.check_spike(session, code=root_cause, touchpoint=ticket.touchpoint, now=now, org=ctx.org,
+        spikes.check_spike(uow, code=root_cause, touchpoint=ticket.touchpoint, now=now, org=ctx.org,
                            threshold=ctx.spike_threshold, window_seconds=ctx.spike_window_seconds)
 
 
-def learn(session: Session, ticket: Ticket, code: str, now: datetime) -> None:
+def learn(uow: UnitOfWork, ticket: Ticket, code: str, now: datetime) -> None:
     """Keep the complaint and its confirmed cause as an example for the classifier."""
+    session = uow.session
     feedback = session.get(Feedback, ticket.feedback_id)
     if feedback is None or not (feedback.comment or "").strip():
         return
@@ -143,39 +121,28 @@ def learn(session: Session, ticket: Ticket, code: str, now: datetime) -> None:
     session.add(RootCauseExample(ticket_id=ticket.id, text=feedback.comment, code=code, created_at=now))
 
 
-def reopen(session: Session, ticket: Ticket, now: datetime, *, ctx: Context, actor: User | None,
+def reopen(uow: UnitOfWork, ticket: Ticket, now: datetime, *, ctx: Context, actor: User | None,
            reason: str) -> None:
     """Open a resolved ticket again with a fresh clock (its owner keeps it if still available)."""
     if actor is not None:
         _check(actor, ticket)
     if ticket.status != RESOLVED:
         raise TicketConflict("Only a resolved ticket can be reopened.")
-    owner = session.get(Assignee, ticket.owner_id)
+    owner = uow.session.get(Assignee, ticket.owner_id)
     if owner is not None and owner.available:
-        routing.add_load(session, owner.user_id, 1, now=now)
+        uow.change_load(owner.user_id, 1, now=now)
     else:
-        successor = _pick(session, ticket.team, now, ctx=ctx, exclude=ticket.owner_id)
+        successor = routing.pick(uow, ticket.team, now, ctx=ctx, exclude=ticket.owner_id)
         ticket.owner_id, ticket.team = successor.user_id, successor.team
     ticket.status, ticket.resolved_at, ticket.acknowledged_at = OPEN, None, None
     ticket.root_cause, ticket.resolution, ticket.customer_message = None, None, None
     ticket.reopened_count += 1
-    start_clock(ticket, now, ctx)
-    record(session, ticket, events.TICKET_REOPENED, ctx.org, now, actor=actor.id if actor else None,
+    sla.start_clock(ticket, now, ctx)
+    record(uow, ticket, events.TICKET_REOPENED, ctx.org, now, actor=actor.id if actor else None,
            detail={"reason": reason, "owner": ticket.owner_id}, reason=reason)
 
 
-def _pick(session: Session, team: str, now: datetime, *, ctx: Context, exclude: str | None
-          ) -> routing.Candidate:
-    try:
-        return routing.pick_owner(session, team, now, exclude=exclude)
-    except routing.NoOwnerAvailable:
-        try:
-            return routing.pick_owner(session, routing.default_team(ctx.org), now, exclude=exclude)
-        except routing.NoOwnerAvailable:
-            raise TicketConflict(f"Nobody else in {team} or the default team is available.") from None
-
-
-def wait_on_customer(session: Session, ticket: Ticket, now: datetime, *, ctx: Context, actor: User) -> None:
+def wait_on_customer(uow: UnitOfWork, ticket: Ticket, now: datetime, *, ctx: Context, actor: User) -> None:
     """Pause the clock while the customer owes an answer (only if TRIAGE_WAITING_PAUSES_CLOCK is on)."""
     _check(actor, ticket)
     if not ctx.waiting_pauses_clock:
@@ -185,7 +152,7 @@ def wait_on_customer(session: Session, ticket: Ticket, now: datetime, *, ctx: Co
     if ticket.sla_state == sla.BREACHED:
         raise TicketConflict("The ticket has breached its SLA; the clock cannot be paused now.")
     ticket.status, ticket.paused_at, ticket.next_check_at = WAITING, now, None
-    record(session, ticket, events.TICKET_WAITING, ctx.org, now, actor=actor.id)
+    record(uow, ticket, events.TICKET_WAITING, ctx.org, now, actor=actor.id)
 
 
 def _shift_paused_clock(ticket: Ticket, now: datetime, ctx: Context) -> None:
@@ -196,7 +163,7 @@ def _shift_paused_clock(ticket: Ticket, now: datetime, ctx: Context) -> None:
     ticket.paused_at = None
 
 
-def resume(session: Session, ticket: Ticket, now: datetime, *, ctx: Context, actor: User | None,
+def resume(uow: UnitOfWork, ticket: Ticket, now: datetime, *, ctx: Context, actor: User | None,
            reason: str) -> None:
     """Restart a paused clock: the time left when it paused is what the ticket has now."""
     if actor is not None:
@@ -209,30 +176,7 @@ def resume(session: Session, ticket: Ticket, now: datetime, *, ctx: Context, act
                                           escalation_level=ticket.escalation_level,
                                           chain_length=len(ctx.chain_for(ticket)),
                                           escalation_seconds=ctx.escalation_seconds)
-    record(session, ticket, events.TICKET_RESUMED, ctx.org, now, actor=actor.id if actor else None,
+    record(uow, ticket, events.TICKET_RESUMED, ctx.org, now, actor=actor.id if actor else None,
            detail={"reason": reason}, reason=reason)
 
 
-def set_availability(session: Session, user_id: str, available: bool, now: datetime, *, ctx: Context,
-                     actor: User) -> list[Ticket]:
-    """Mark a member (un)available; an unavailable member's open tickets go to teammates. Returns those."""
-    assignee = session.get(Assignee, user_id)
-    if assignee is None:
-        raise LookupError(user_id)
-    allowed = actor.is_leadership or actor.id == user_id or (actor.role == "lead" and actor.team == assignee.team)
-    if not allowed:
-        raise NotAllowed("Only the member, their team's lead or leadership may change availability.")
-    assignee.available = available
-    routing.forget_load(session)
-    moved: list[Ticket] = []
-    if available:
-        return moved
-    session.flush()
-    open_tickets = session.scalars(select(Ticket).where(Ticket.owner_id == user_id, Ticket.status.in_(ACTIVE))
-                                   .order_by(Ticket.due_at))
-    for ticket in list(open_tickets):
-        new_owner = _pick(session, ticket.team, now, ctx=ctx, exclude=user_id)
-        _handover(session, ticket, new_owner, now, ctx=ctx, actor=actor.id,
-                  reason=f"{ctx.org.users[user_id].name if user_id in ctx.org.users else user_id} is unavailable")
-        moved.append(ticket)
-    return moved

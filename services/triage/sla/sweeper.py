@@ -16,9 +16,11 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from services.triage import sla
-from services.triage.models import Ticket
-from services.triage.tickets import ACKNOWLEDGED, OPEN, Context, person, record
+from services.triage.context import Context
+from services.triage.sla import service as sla
+from services.triage.tickets.events import person, record
+from services.triage.tickets.models import ACKNOWLEDGED, OPEN, Ticket
+from services.triage.unit_of_work import UnitOfWork
 from shared import events
 
 
@@ -40,6 +42,7 @@ def due_tickets(session: Session, now: datetime, limit: int) -> list[Ticket]:
 def sweep(session: Session, now: datetime, *, ctx: Context, limit: int = 500) -> SweepResult:
     """Apply every SLA step due by ``now`` to at most ``limit`` tickets, each step once."""
     result = SweepResult()
+    uow = UnitOfWork(session)
     for ticket in due_tickets(session, now, limit):
         result.tickets += 1
         if ticket.status not in (OPEN, ACKNOWLEDGED):  # resolved or paused: nothing to time
@@ -50,7 +53,7 @@ def sweep(session: Session, now: datetime, *, ctx: Context, limit: int = 500) ->
                         escalation_level=ticket.escalation_level, chain_length=len(chain),
                         escalation_seconds=ctx.escalation_seconds)
         for step in plan.steps:
-            apply_step(session, ticket, step, now, ctx=ctx, chain=chain)
+            apply_step(uow, ticket, step, now, ctx=ctx, chain=chain)
             result.steps.append((ticket.id, step.kind, step.level))
             if step.kind == sla.BREACH:
                 result.breach_lags.append((now - ticket.due_at).total_seconds())
@@ -58,20 +61,20 @@ def sweep(session: Session, now: datetime, *, ctx: Context, limit: int = 500) ->
     return result
 
 
-def apply_step(session: Session, ticket: Ticket, step: sla.Step, now: datetime, *, ctx: Context,
+def apply_step(uow: UnitOfWork, ticket: Ticket, step: sla.Step, now: datetime, *, ctx: Context,
                chain: list) -> None:
     """Change the ticket for one step and record it (timeline + event)."""
     if step.kind == sla.WARNING:
         ticket.sla_state = sla.AT_RISK
-        record(session, ticket, events.TICKET_SLA_WARNING, ctx.org, now,
+        record(uow, ticket, events.TICKET_SLA_WARNING, ctx.org, now,
                detail={"warn_at": ticket.warn_at.isoformat(), "due_at": ticket.due_at.isoformat()})
     elif step.kind == sla.BREACH:
         ticket.sla_state = sla.BREACHED
-        record(session, ticket, events.TICKET_SLA_BREACHED, ctx.org, now,
+        record(uow, ticket, events.TICKET_SLA_BREACHED, ctx.org, now,
                detail={"due_at": ticket.due_at.isoformat(), "owner": ticket.owner_id})
     else:
         target = chain[step.level - 1]
         ticket.escalation_level = step.level
-        record(session, ticket, events.TICKET_ESCALATED, ctx.org, now,
+        record(uow, ticket, events.TICKET_ESCALATED, ctx.org, now,
                detail={"level": step.level, "to": target.id, "owner": ticket.owner_id},
                escalated_to=person(ctx.org, target.id), escalation_level=step.level)

@@ -79,12 +79,6 @@ class TicketPageOut(Schema):
     total = fields.Integer()
 
 
-class RootCauseOut(Schema):
-    code = fields.String()
-    label = fields.String()
-    plain = fields.String()
-
-
 class _Strict(Schema):
     class Meta:
         unknown = RAISE
@@ -103,29 +97,3 @@ class ResolveIn(_Strict):
 
 class ReasonIn(_Strict):
     reason = fields.String(validate=validate.Length(max=500))
-
-
-class AvailabilityIn(_Strict):
-    available = fields.Boolean(required=True)
-
-
-class MemberOut(Schema):
-    id = fields.String()
-    name = fields.String()
-    team = fields.String()
-    role = fields.String()
-    available = fields.Boolean()
-    open_tickets = fields.Integer()
-    reassigned = fields.List(fields.String())
-
-
-class SpikeOut(Schema):
-    id = fields.String()
-    root_cause = fields.String()
-    root_cause_label = fields.String()
-    touchpoint = fields.String()
-    ticket_count = fields.Integer()
-    window_seconds = fields.Integer()
-    first_at = fields.DateTime()
-    detected_at = fields.DateTime()
-    last_at = fields.DateTime()

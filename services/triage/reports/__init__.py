@@ -1,0 +1,1 @@
+"""Reports: leadership's SLA summary, its aggregate tables, the dashboard page, charts and metrics."""

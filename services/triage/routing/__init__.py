@@ -1,0 +1,1 @@
+"""Routing: which team and which member own a ticket; members' availability and load."""
