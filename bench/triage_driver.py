@@ -23,7 +23,7 @@ from sqlalchemy import func, select
 from services.triage.app import Triage
 from services.triage.config import load_settings
 from services.triage.tickets.models import Ticket
-from shared.db import READ_ONLY
+from shared.sqlite import READ_ONLY
 
 
 def main() -> int:

@@ -6,20 +6,26 @@ pieces they have in common. The caller (request, consumer loop or job) owns the 
 
 from __future__ import annotations
 
-import fcntl
+import contextlib
 import os
-import sqlite3
 import weakref
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
 from datetime import UTC, datetime
-from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
-from sqlalchemy import DateTime, String, any_, bindparam, create_engine, event, text
+from sqlalchemy import DateTime, String, any_, bindparam, create_engine, text
 from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.types import TypeDecorator
+
+from shared import sqlite
+from shared.bulk import RowQueue
+from shared.sqlite import READ_ONLY, is_sqlite
+
+T = TypeVar("T")
 
 
 def among(session: Session, column: Any, values: Any) -> ColumnElement[bool]:
@@ -57,98 +63,11 @@ class UTCDateTime(TypeDecorator):
         return value.replace(tzinfo=UTC)
 
 
-READ_ONLY = "closeloop_read_only"
-"""Execution option for transactions that only read: on SQLite they skip the writer queue.
-
-Use ``session.connection(execution_options={READ_ONLY: True})`` before the first query, or
-:func:`read_only` on a session. A write inside such a transaction fails with "database is
-locked"-style errors rather than queueing, so only pass it where nothing is written.
-"""
-
-
-UNSYNCED = "closeloop_unsynced"
-"""Execution option for SQLite write transactions whose loss in a power cut is harmless.
-
-Their commit is not synced to disk (``synchronous=NORMAL`` for that transaction only); the next
-synced commit on the file (any connection's) syncs it too, since the write-ahead log is one file
-written in order. The outbox relay's "published" marks use it: a lost mark means the event is
-published again, which the consumers' idempotency absorbs, and each mark no longer holds the
-writer lock through a sync of its own.
-"""
-
-
 def read_only(session: Session) -> Session:
-    """Mark ``session``'s next transaction as read-only (see :data:`READ_ONLY`); return it."""
-    session.connection(execution_options={READ_ONLY: True})
+    """Say that ``session``'s next transaction only reads (on SQLite it then skips the writer queue); return it."""
+    if is_sqlite(session):
+        session.connection(execution_options={READ_ONLY: True})
     return session
-
-
-class WriterLockedConnection(sqlite3.Connection):
-    """A SQLite connection whose transactions queue on a lock file before ``BEGIN IMMEDIATE``.
-
-    SQLite has one writer at a time, and a connection that finds the file locked sleeps in
-    steps of up to 100 ms before trying again (its busy handler). With gunicorn workers, threads
-    and consumers all writing, those sleeps were most of intake's time under load (p99 near one
-    second). Waiting on ``flock`` instead is woken the moment the holder finishes, across
-    threads and processes; SQLite's own busy timeout still guards against other programs.
-    """
-
-    lock_fd: int | None = None
-    holding: bool = False
-    synchronous: str = "FULL"  # the connection's own setting, restored after an unsynced transaction
-    unsynced: bool = False
-
-    def begin_immediate(self, *, synced: bool = True) -> None:
-        """Take the writer lock, then open the transaction (not synced at commit if ``synced`` is false)."""
-        if self.lock_fd is not None and not self.holding:
-            fcntl.flock(self.lock_fd, fcntl.LOCK_EX)
-            self.holding = True
-        try:
-            if not synced and self.synchronous != "NORMAL":
-                self.unsynced = True  # first: whatever happens next, release() restores the setting
-                self.execute("PRAGMA synchronous=NORMAL")
-            self.execute("BEGIN IMMEDIATE")
-        except BaseException:
-            self.release()
-            raise
-
-    def release(self) -> None:
-        """Let the next writer in (called once the transaction is over)."""
-        try:
-            # SQLite refuses the pragma inside a transaction; then the rollback that follows restores it
-            if self.unsynced and not self.in_transaction:
-                self.execute(f"PRAGMA synchronous={self.synchronous}")
-                self.unsynced = False
-        finally:
-            if self.holding and self.lock_fd is not None:
-                self.holding = False
-                fcntl.flock(self.lock_fd, fcntl.LOCK_UN)
-
-    def commit(self) -> None:
-        try:
-            super().commit()
-        except BaseException:
-            if self.in_transaction:  # a failed COMMIT (a deferred constraint) leaves it open: end it here
-                super().rollback()
-            raise
-        finally:
-            self.release()
-
-    def rollback(self) -> None:
-        try:
-            super().rollback()
-        finally:
-            self.release()
-
-    def close(self) -> None:
-        self.unsynced = False  # the setting goes with the connection
-        try:
-            super().close()
-        finally:
-            self.release()
-            if self.lock_fd is not None:
-                os.close(self.lock_fd)
-                self.lock_fd = None
 
 
 def make_engine(url: str, *, durable_commits: bool = False, **kwargs: Any) -> Engine:
@@ -158,7 +77,8 @@ def make_engine(url: str, *, durable_commits: bool = False, **kwargs: Any) -> En
     process, but a power cut or an OS crash may lose the last commits before a checkpoint.
     ``durable_commits=True`` (``synchronous=FULL``) syncs the log at every commit, so a
     commit that returned survives those too; it costs about 1 ms per commit here, which group
-    commit (:class:`shared.group_commit.GroupCommitter`) shares among the requests of a batch.
+    commit (:class:`shared.sqlite.GroupCommitter`, see :func:`make_writer`) shares among the requests
+    of a batch. SQLite's machinery is all in :mod:`shared.sqlite`; PostgreSQL gets a plain engine.
     """
     engine = _make_engine(url, synchronous="FULL" if durable_commits else "NORMAL", **kwargs)
     # gunicorn forks its workers after start-up work (e.g. syncing assignees) has opened pooled
@@ -177,42 +97,7 @@ def make_engine(url: str, *, durable_commits: bool = False, **kwargs: Any) -> En
 
 def _make_engine(url: str, *, synchronous: str, **kwargs: Any) -> Engine:
     if url.startswith("sqlite"):
-        path = url.split("///", 1)[-1].split("?", 1)[0]
-        on_disk = bool(path) and path != ":memory:"
-        if on_disk:
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-        connect_args: dict[str, Any] = {"timeout": 30, "check_same_thread": False}
-        if on_disk:
-            connect_args["factory"] = WriterLockedConnection
-        engine = create_engine(url, connect_args=connect_args, **kwargs)
-
-        @event.listens_for(engine, "connect")
-        def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
-            # Python's sqlite3 opens transactions lazily; we issue BEGIN ourselves so that a
-            # writer takes its lock at the start (IMMEDIATE) instead of failing at commit.
-            dbapi_conn.isolation_level = None
-            if isinstance(dbapi_conn, WriterLockedConnection):
-                dbapi_conn.lock_fd = os.open(f"{path}.writer-lock", os.O_RDWR | os.O_CREAT, 0o600)
-                dbapi_conn.synchronous = synchronous
-            cur = dbapi_conn.cursor()
-            cur.execute("PRAGMA journal_mode=WAL")
-            cur.execute(f"PRAGMA synchronous={synchronous}")
-            cur.execute("PRAGMA busy_timeout=30000")
-            cur.execute("PRAGMA foreign_keys=ON")
-            cur.close()
-
-        @event.listens_for(engine, "begin")
-        def _sqlite_begin(conn: Any) -> None:
-            dbapi_conn = conn.connection.dbapi_connection
-            if conn.get_execution_options().get(READ_ONLY):
-                # a reader in WAL mode sees a consistent snapshot without taking the writer lock
-                conn.exec_driver_sql("BEGIN")
-            elif isinstance(dbapi_conn, WriterLockedConnection):
-                dbapi_conn.begin_immediate(synced=not conn.get_execution_options().get(UNSYNCED))
-            else:
-                conn.exec_driver_sql("BEGIN IMMEDIATE")
-
-        return engine
+        return sqlite.make_engine(url, synchronous=synchronous, **kwargs)
     kwargs.setdefault("pool_pre_ping", True)
     if "poolclass" not in kwargs:
         kwargs.setdefault("pool_size", 10)
@@ -237,3 +122,68 @@ class ProcessedEventMixin:
     __tablename__ = "processed_events"
     event_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     processed_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Writes:
+    """A Core transaction's connection, and the rows queued for it (a :class:`~shared.bulk.RowQueue`).
+
+    The queued rows go in with one ``executemany`` per table at :meth:`flush`, which the
+    transaction calls before it commits; call it also before a query that must see them. (An ORM
+    session per batch, with its unit of work, was about a twentieth of an accepted submission's
+    CPU time.)
+    """
+
+    __slots__ = ("connection", "rows")
+
+    def __init__(self, connection: Connection):
+        self.connection = connection
+        self.rows = RowQueue()
+
+    def insert(self, table: Any, row: dict[str, Any]) -> None:
+        """Queue ``row`` for ``table`` (every row of a table names the same columns)."""
+        self.rows.add(table, row)
+
+    def flush(self) -> None:
+        """Insert the queued rows (none are kept queued, whether this succeeds or not)."""
+        self.rows.write(self.connection)
+
+
+def core_transactions(engine: Engine) -> Callable[[], AbstractContextManager[Writes]]:
+    """Transactions on a plain connection from ``engine``, begun at once; queued rows go in before commit."""
+
+    @contextlib.contextmanager
+    def transaction() -> Iterator[Writes]:
+        with engine.begin() as connection:
+            writes = Writes(connection)
+            yield writes
+            writes.flush()
+
+    return transaction
+
+
+class Writer(Protocol):
+    """Runs a unit of work in a transaction and returns its result once committed."""
+
+    def run(self, work: Callable[[Any], T], *, alone: Callable[[Any], T] | None = None) -> T:
+        """Run ``work(transaction)``; ``alone`` is the form to use in a transaction of its own."""
+        ...
+
+
+class Transactions:
+    """A :class:`Writer` that gives each unit of work a transaction of its own (PostgreSQL's many writers)."""
+
+    def __init__(self, transactions: Callable[[], AbstractContextManager[Any]]):
+        self.transaction = transactions
+
+    def run(self, work: Callable[[Any], T], *, alone: Callable[[Any], T] | None = None) -> T:
+        """Run ``alone`` (default ``work``) in its own transaction and return its result once committed."""
+        with self.transaction() as transaction:
+            return (alone or work)(transaction)
+
+
+def make_writer(engine: Engine) -> Writer:
+    """The :class:`Writer` of Core transactions (:class:`Writes`) on ``engine``: on SQLite, concurrent
+    units share one transaction and its commit (:class:`shared.sqlite.GroupCommitter`)."""
+    if is_sqlite(engine):
+        return sqlite.GroupCommitter(core_transactions(engine))
+    return Transactions(core_transactions(engine))

@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import ORG, Broker, migrate
+from tests.support import ORG, Broker, check_produced_events, migrate
 
 PG_URL_VAR = "CLOSELOOP_TEST_PG_URL"
 # every event the code under test produces (in this process and in the services it starts) is
-# loaded back through its schema; production skips that second pass (see shared.events.make_event)
-os.environ["CLOSELOOP_CHECK_EVENTS"] = "1"
+# loaded back through its schema; production skips that second pass
+check_produced_events()
 
 
 @pytest.fixture(autouse=True)

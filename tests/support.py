@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import socket
@@ -16,6 +17,7 @@ from typing import Any
 
 from alembic import command
 
+from shared import events
 from shared.migrations_cli import alembic_config
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -114,7 +116,9 @@ class ServiceProcess:
 
     def start(self) -> ServiceProcess:
         log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen([sys.executable, "-m", f"services.{self.name}", self.role], cwd=ROOT,
+        # through tests.checked_run: the events the process produces are loaded back (check_produced_events)
+        self.proc = subprocess.Popen([sys.executable, "-m", "tests.checked_run", f"services.{self.name}", self.role],
+                                     cwd=ROOT,
                                      env={**os.environ, **self.env}, stdout=log, stderr=subprocess.STDOUT)
         return self
 
@@ -137,3 +141,39 @@ class ServiceProcess:
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+
+def check_produced_events() -> None:
+    """Make :func:`shared.events.make_event` load every event it builds back through its schema.
+
+    Consumers validate what they read; this catches our own producers' bugs in the tests (the
+    suite runs with it, in this process and in the service processes it starts). Production
+    skips that second pass.
+    """
+    original = events.make_event
+    if getattr(original, "closeloop_checked", False):
+        return
+
+    @functools.wraps(original)
+    def make_event(*, type: str, **arguments: Any) -> dict:
+        event = original(type=type, **arguments)
+        errors = events.DATA_SCHEMAS[type].validate(event["data"])
+        if errors:
+            raise ValueError(f"{type} data is invalid: {errors}")
+        return event
+
+    make_event.closeloop_checked = True  # type: ignore[attr-defined]
+    events.make_event = make_event  # type: ignore[assignment]
+
+
+def wait_until_published(session_factory: Any, model: type[Any], timeout: float) -> bool:
+    """Wait until ``model``'s outbox table has no unpublished row; whether it came to that in time."""
+    from sqlalchemy import func, select
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with session_factory() as session:
+            if session.scalar(select(func.count(model.id)).where(model.published_at.is_(None))) == 0:
+                return True
+        time.sleep(0.05)
+    return False

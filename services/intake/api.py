@@ -30,6 +30,12 @@ def _session() -> Any:
     return current_app.extensions["closeloop_sessions"]()
 
 
+def feedback_store() -> handlers.FeedbackStore:
+    """The app's :class:`~services.intake.handlers.FeedbackStore`."""
+    store: handlers.FeedbackStore = current_app.extensions["closeloop_store"]
+    return store
+
+
 _SLOT = "0closeloop0"  # stands for the id or token in a link's cached path; both are URL-safe as they are
 
 
@@ -84,22 +90,11 @@ def submit(data: dict[str, Any], idempotency_key: str | None) -> tuple[handlers.
     if idempotency_key is not None and not 1 <= len(idempotency_key) <= 200:
         raise Problem(400, "Bad Request", "Idempotency-Key must be 1 to 200 characters.",
                       errors={"Idempotency-Key": ["must be 1 to 200 characters"]})
-    now = datetime.now(UTC)
-    writer = current_app.extensions["closeloop_writer"]
-    # built here, in parallel with other requests, not under the shared transaction's writer lock
-    prepared = handlers.prepare_feedback(data, idempotency_key=idempotency_key, now=now)
     try:
-        # concurrent requests commit together (one SQLite writer per file); each answer waits for its own commit
-        accepted = writer.run(
-            lambda writes: handlers.accept_feedback(writes, data, idempotency_key=idempotency_key, now=now,
-                                                    prepared=prepared),
-            alone=lambda writes: handlers.store_written(writes, data, idempotency_key=idempotency_key, now=now,
-                                                        prepared=prepared))
+        accepted = feedback_store().store(data, idempotency_key=idempotency_key, now=datetime.now(UTC))
     except handlers.IdempotencyConflict as exc:
         raise Problem(409, "Conflict", "This Idempotency-Key was already used with a different body.",
                       errors={"Idempotency-Key": [f"{exc} was used with a different body"]}) from exc
-    if not accepted.duplicate:  # committed: its event goes to the relay as it is
-        current_app.extensions["closeloop_relay"].hand_off(prepared.outbox)
     intake_metrics.stored(source=accepted.feedback.source, duplicate_kind=accepted.duplicate_kind)
     status = "duplicate" if accepted.duplicate else "received"
     return accepted, {"id": accepted.feedback.id, "status": status, "links": links_for(accepted.feedback)}
@@ -203,9 +198,7 @@ class FeedbackBatch(MethodView):
         except BatchError as exc:
             raise Problem(exc.status, "Bad Batch", exc.detail, errors=exc.errors) from exc
         intake_metrics.RECEIVED.labels("batch").inc(len(items) - 1)  # the request itself was counted once
-        with _session() as session, session.begin():
-            outcomes = handlers.accept_batch(session, items, now=datetime.now(UTC))
-        return batch_answer(outcomes)
+        return batch_answer(feedback_store().store_batch(items, now=datetime.now(UTC)))
 
 
 def batch_answer(outcomes: list[handlers.ItemOutcome]) -> dict[str, Any]:

@@ -9,11 +9,11 @@ from flask import Flask
 
 from services.intake import api, followup, mail, pages, status
 from services.intake.config import IntakeSettings, load_settings
+from services.intake.handlers import FeedbackStore
 from services.intake.models import Outbox, ProcessedEvent
 from services.intake.ratelimit import install_rate_limit
 from shared import topics
-from shared.db import make_engine, make_session_factory
-from shared.group_commit import GroupCommitter, core_transactions
+from shared.db import make_engine, make_session_factory, make_writer
 from shared.kafka import ConsumerLoop
 from shared.org import load_org
 from shared.outbox import OutboxRelay
@@ -40,8 +40,8 @@ class Intake:
         self.relay = OutboxRelay(session_factory=self.sessions, model=Outbox,
                                  bootstrap=settings.common.kafka_bootstrap, service="intake",
                                  linger_seconds=RELAY_LINGER_SECONDS, handoff=True)
-        # the API's submissions: plain Core transactions shared by concurrent requests
-        self.writer = GroupCommitter(core_transactions(self.engine))
+        # every entry point stores feedback through it; on SQLite concurrent submissions share a commit
+        self.store = FeedbackStore(make_writer(self.engine), hand_off=self.relay.hand_off)
 
     def create_app(self) -> Flask:
         """The web app."""
@@ -54,8 +54,7 @@ class Intake:
                     "WTF_CSRF_TIME_LIMIT": 12 * 3600},
         )
         app.extensions["closeloop_sessions"] = self.sessions
-        app.extensions["closeloop_writer"] = self.writer
-        app.extensions["closeloop_relay"] = self.relay
+        app.extensions["closeloop_store"] = self.store
         app.extensions["closeloop_settings"] = self.settings
         install_rate_limit(app, rate=self.settings.rate_limit, storage=self.settings.rate_limit_storage)
         rest.register_blueprint(api.blp)
@@ -73,7 +72,7 @@ class Intake:
 
     def mail_server(self) -> mail.MailServer:
         """The ``mail`` role's SMTP listener: customers' answers to ``reply+<token>@<INTAKE_MAIL_DOMAIN>``."""
-        return mail.build(self.settings, self.sessions, status.SessionStore(self.sessions))
+        return mail.build(self.settings, self.sessions, self.store)
 
     def parts(self) -> ServiceParts:
         """Everything the runner may start, by role."""

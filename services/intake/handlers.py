@@ -1,7 +1,10 @@
-"""Intake's use cases: accept feedback, describe where it is, learn ticket state from events.
+"""Intake's use cases: accept feedback, one at a time or in batches, whatever the entry point.
 
-Handlers take a session the caller owns and never commit; they raise domain errors that the
-HTTP edge translates.
+:class:`FeedbackStore` is the one way feedback is stored (API, batch, form, follow-up link,
+status page, mail, import): it builds the rows, writes them through the database's writer (on
+SQLite, concurrent submissions share a commit) and hands each committed event to the outbox
+relay. The functions below it take the transaction they are given and never commit; they raise
+domain errors that the HTTP edge translates.
 """
 
 from __future__ import annotations
@@ -10,7 +13,7 @@ import hashlib
 import json
 import secrets
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -24,8 +27,8 @@ from sqlalchemy.orm import Session
 from services.intake.batch import ItemError
 from services.intake.models import Feedback, Outbox
 from services.intake.schemas import FeedbackIn
-from shared import events, links, topics
-from shared.group_commit import Writes
+from shared import events, topics
+from shared.db import Writer, Writes
 from shared.outbox import mark_pending, outbox_row
 
 FEEDBACK_TABLE: Table = Feedback.__table__  # type: ignore[assignment]
@@ -112,7 +115,7 @@ def prepare_feedback(data: dict[str, Any], *, idempotency_key: str | None, now: 
 
     This is most of a submission's work (ids, status token, the event and its encoding) and needs
     no database, so the web API does it in the request's own thread, before the shared SQLite
-    transaction (:class:`shared.group_commit.GroupCommitter`) that only checks for a repeat and inserts.
+    transaction (:class:`shared.sqlite.GroupCommitter`) that only checks for a repeat and inserts.
     """
     survey = data.get("survey") or {}
     customer = data.get("customer") or {}
@@ -180,59 +183,73 @@ def store_written(writes: Writes, data: dict[str, Any], *, idempotency_key: str 
         return found
 
 
+class FeedbackStore:
+    """Stores feedback and publishes its ``feedback.received``: the one path of every entry point.
+
+    ``hand_off`` (the outbox relay's :meth:`~shared.outbox.OutboxRelay.hand_off`) gets each new
+    feedback's outbox row once it is committed; without one (an import writing straight into the
+    database) the running relays' sweep publishes the rows.
+    """
+
+    def __init__(self, writer: Writer, hand_off: Callable[[dict[str, Any]], None] | None = None):
+        self.writer = writer
+        self.hand_off = hand_off
+
+    def store(self, data: dict[str, Any], *, idempotency_key: str | None, now: datetime) -> Accepted:
+        """Store validated feedback (or find the one it repeats); return once it is committed.
+
+        Raises :class:`IdempotencyConflict` when the key was used with another body.
+        """
+        # built in the caller's thread, in parallel with other requests, not in the shared transaction
+        prepared = prepare_feedback(data, idempotency_key=idempotency_key, now=now)
+        accepted = self.writer.run(
+            lambda writes: accept_feedback(writes, data, idempotency_key=idempotency_key, now=now,
+                                           prepared=prepared),
+            alone=lambda writes: store_written(writes, data, idempotency_key=idempotency_key, now=now,
+                                               prepared=prepared))
+        if not accepted.duplicate and self.hand_off is not None:
+            self.hand_off(prepared.outbox)
+        return accepted
+
+    def store_batch(self, items: Sequence[Any], *, now: datetime) -> list[ItemOutcome]:
+        """Validate and store each item on its own, in one transaction: good items are kept whatever
+        the others hold, and no item is half-stored."""
+        schema = FeedbackIn()
+        outcomes: list[ItemOutcome] = []
+        valid: list[tuple[int, dict[str, Any], Prepared]] = []
+        for index, item in enumerate(items):
+            if isinstance(item, ItemError):
+                outcomes.append(ItemOutcome(index, errors=item.errors))
+                continue
+            try:
+                data = schema.load(item)
+            except ValidationError as exc:
+                outcomes.append(ItemOutcome(index, errors=_as_dict(exc.normalized_messages())))
+                continue
+            valid.append((index, data, prepare_feedback(data, idempotency_key=None, now=now)))
+
+        def write(writes: Writes) -> list[Accepted]:
+            return [store_written(writes, data, idempotency_key=None, now=now, prepared=prepared)
+                    for _, data, prepared in valid]
+
+        stored = self.writer.run(write) if valid else []
+        for (index, _, prepared), accepted in zip(valid, stored, strict=True):
+            outcomes.append(ItemOutcome(index, accepted=accepted))
+            if not accepted.duplicate and self.hand_off is not None:
+                self.hand_off(prepared.outbox)
+        outcomes.sort(key=lambda outcome: outcome.index)
+        return outcomes
+
+
 def store_feedback(session: Session, data: dict[str, Any], *, idempotency_key: str | None,
                    now: datetime, prepared: Prepared | None = None) -> Accepted:
-    """:func:`store_written` in a session's transaction (the relay is woken once it commits)."""
+    """:func:`store_written` in a session's transaction (the relay is woken once it commits).
+
+    Deprecated: use :meth:`FeedbackStore.store`, the one path of every entry point.
+    """
     mark_pending(session)
     return store_written(Writes(session.connection()), data, idempotency_key=idempotency_key, now=now,
                          prepared=prepared)
-
-
-def accept_batch(session: Session, items: Sequence[Any], *, now: datetime) -> list[ItemOutcome]:
-    """Validate and store each item on its own: good items are kept whatever the others hold."""
-    schema = FeedbackIn()
-    outcomes = []
-    for index, item in enumerate(items):
-        if isinstance(item, ItemError):
-            outcomes.append(ItemOutcome(index, errors=item.errors))
-            continue
-        try:
-            data = schema.load(item)
-        except ValidationError as exc:
-            outcomes.append(ItemOutcome(index, errors=_as_dict(exc.normalized_messages())))
-            continue
-        outcomes.append(ItemOutcome(index, accepted=store_feedback(session, data, idempotency_key=None, now=now)))
-    return outcomes
-
-
-def accept_follow_up(session: Session, *, link: dict[str, str], token: str, comment: str | None,
-                     now: datetime) -> Accepted:
-    """Record a customer's one-click answer (or their comment on it) as ``follow_up`` feedback.
-
-    The same link always gives the same feedback (the token is the idempotency key), so a
-    second click, or a mail scanner opening the link, stores nothing new. Raises
-    ``ValidationError`` if the link's content cannot make valid feedback.
-    """
-    data: dict[str, Any] = {
-        "source": "follow_up",
-        "in_reply_to": link["ticket_id"],
-        "metadata": {links.ANSWER_KEY: link["answer"], "feedback_id": link["feedback_id"]},
-    }
-    original = session.get(Feedback, link["feedback_id"])
-    if original is not None:
-        for field in ("touchpoint", "product", "locale"):
-            if getattr(original, field):
-                data[field] = getattr(original, field)
-        customer = {k: v for k, v in (("id", original.customer_id), ("email", original.customer_email),
-                                      ("name", original.customer_name)) if v}
-        if customer:
-            data["customer"] = customer
-    if comment is not None:
-        data["comment"] = comment
-    valid = FeedbackIn().load(data)
-    digest = hashlib.sha256(token.encode()).hexdigest()
-    key = f"follow-up-comment:{digest}" if comment is not None else f"follow-up:{digest}"
-    return store_feedback(session, valid, idempotency_key=key, now=now)
 
 
 def _as_dict(messages: Any) -> dict[str, Any]:

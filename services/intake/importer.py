@@ -166,15 +166,14 @@ class DirectWriter:
 
     def __init__(self) -> None:
         from services.intake.config import load_settings
-        from shared.db import make_engine, make_session_factory
+        from services.intake.handlers import FeedbackStore
+        from shared.db import make_engine, make_writer
 
-        self.sessions = make_session_factory(make_engine(load_settings().database_url, durable_commits=True))
+        # no relay here: the running services' relays find the rows in the outbox and publish them
+        self.store = FeedbackStore(make_writer(make_engine(load_settings().database_url, durable_commits=True)))
 
     def __call__(self, items: list[Any]) -> list[dict[str, Any]]:
-        from services.intake import handlers
-
-        with self.sessions() as session, session.begin():
-            outcomes = handlers.accept_batch(session, items, now=datetime.now(UTC))
+        outcomes = self.store.store_batch(items, now=datetime.now(UTC))
         results = []
         for outcome in outcomes:
             if outcome.accepted is None:

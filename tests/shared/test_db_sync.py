@@ -11,7 +11,8 @@ from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
-from shared.db import UNSYNCED, make_engine, make_session_factory
+from shared.db import make_engine, make_session_factory
+from shared.sqlite import UNSYNCED
 
 FULL, NORMAL = 2, 1
 

@@ -1,4 +1,4 @@
-"""Group commit (``shared.group_commit.GroupCommitter``): concurrent writers share a transaction, each
+"""Group commit (``shared.sqlite.GroupCommitter``): concurrent writers share a transaction, each
 is answered only once its own write is committed, and one failing write fails only its caller."""
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from sqlalchemy import Column, Integer, MetaData, String, Table, event, func, in
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from shared.db import make_engine, make_session_factory
-from shared.group_commit import GroupCommitter, Writes, core_transactions
+from shared.db import Writes, core_transactions, make_engine, make_session_factory
+from shared.sqlite import GroupCommitter
 
 metadata = MetaData()
 items = Table("items", metadata, Column("id", Integer, primary_key=True), Column("name", String, unique=True))

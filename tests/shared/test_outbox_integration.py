@@ -14,9 +14,8 @@ from kafka import KafkaConsumer
 from services.intake.app import Intake
 from services.intake.config import load_settings
 from services.intake.models import Outbox
-from shared.outbox import wait_until_published
 from shared.topics import ensure_topics
-from tests.support import Broker, free_port
+from tests.support import Broker, free_port, wait_until_published
 
 pytestmark = pytest.mark.integration
 

@@ -12,9 +12,8 @@ from kafka import KafkaConsumer
 from services.intake.models import Outbox
 from shared import topics
 from shared.events import decode_event
-from shared.outbox import wait_until_published
 from tests.services.intake.conftest import count, csrf_token
-from tests.support import Broker, free_port
+from tests.support import Broker, free_port, wait_until_published
 
 pytestmark = pytest.mark.integration
 

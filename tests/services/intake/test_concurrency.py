@@ -1,6 +1,6 @@
-"""Intake under concurrent submissions: requests that arrive together are committed together
-(group commit), and every one of them is still stored exactly once, deduplicated exactly, and
-answered for itself."""
+"""Intake under concurrent submissions: on SQLite, requests that arrive together are committed
+together (group commit; PostgreSQL has many writers and gives each its own transaction), and
+every one of them is still stored exactly once, deduplicated exactly, and answered for itself."""
 
 from __future__ import annotations
 
@@ -77,7 +77,10 @@ def test_concurrent_submissions_are_all_stored_with_their_events(intake: Any) ->
     events = [decode_event(o.payload) for o in rows(intake, Outbox)]
     assert sorted(e.subject for e in events) == sorted(ids)
     assert {e.id for e in events} == {f.event_id for f in stored.values()}
-    assert len(commits) < 16  # they shared transactions
+    if intake.engine.dialect.name == "sqlite":
+        assert len(commits) < 16  # they shared transactions
+    else:  # each its own (and the one that held the table)
+        assert len(commits) == 17
 
 
 def test_the_same_idempotency_key_sent_at_once_is_stored_once(intake: Any) -> None:
