@@ -92,8 +92,13 @@ def normalize(text: str) -> str:
     return unicodedata.normalize("NFC", text).lower()
 
 
+ASCII_WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")  # what WORD finds in lower-case ASCII, found faster
+
+
 def words(text: str) -> list[str]:
     """The words of ``text`` in any script, normalized, each kept whole (marks and joiners included)."""
+    if text.isascii():
+        return ASCII_WORD.findall(text.lower())
     return WORD.findall(normalize(text))
 
 
