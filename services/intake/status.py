@@ -121,8 +121,8 @@ def thread(session: Session, feedback: Feedback) -> list[Entry]:
         if message.comment or answer:
             entries.append(Entry(CUSTOMER, message.received_at, body=message.comment,
                                  answer=answer if answer in ("fixed", "not_fixed") else None))
-    entries.sort(key=lambda e: e.at)
-    return entries
+    first, rest = entries[0], sorted(entries[1:], key=lambda e: e.at)
+    return [first, *rest]  # what the customer sent comes first, whatever the clocks say
 
 
 def by_ticket(session: Session, ticket_id: str) -> Feedback | None:
