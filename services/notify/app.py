@@ -34,8 +34,9 @@ class Notify:
         self.sessions = make_session_factory(self.engine)
         self.ctx = handlers.Context(org=self.org, link_secret=settings.common.link_secret,
                                     intake_url=settings.intake_public_url, triage_url=settings.triage_public_url,
-                                    notify_url=settings.notify_public_url)
-        self.mailer = Mailer(SmtpConfig.from_url(settings.smtp_url), timeout=settings.delivery_timeout_seconds)
+                                    notify_url=settings.notify_public_url, mail_domain=settings.mail_domain)
+        self.mailer = Mailer(SmtpConfig.from_url(settings.smtp_url, sender=settings.mail_from),
+                             timeout=settings.delivery_timeout_seconds, domain=settings.mail_domain)
         # a channel of a type notify has no module for, or with bad options, stops it here, named
         tools = Tools(mailer=self.mailer, timeout=settings.delivery_timeout_seconds)
         self.channels = Channels(self.org.channels, tools, where=f"org file {self.org.path}")
@@ -69,7 +70,8 @@ class Notify:
         return DeliveryWorker(sessions=self.sessions, channels=self.channels, max_attempts=s.delivery_max_attempts,
                               backoff_seconds=s.delivery_backoff_seconds,
                               max_backoff_seconds=s.delivery_max_backoff_seconds,
-                              send_timeout=s.delivery_timeout_seconds, poll_seconds=s.delivery_poll_seconds)
+                              send_timeout=s.delivery_timeout_seconds, poll_seconds=s.delivery_poll_seconds,
+                              lease_seconds=s.delivery_lease_seconds)
 
     def parts(self) -> ServiceParts:
         """Everything the runner may start, by role."""

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from email.utils import parseaddr
 
+from marshmallow import ValidationError
 from marshmallow.validate import Range, Regexp
 
 from shared.settings import CommonSettings, common, read_env, sealed, sqlite_url
@@ -23,6 +25,14 @@ class NotifySettings:
     delivery_max_backoff_seconds: float
     delivery_timeout_seconds: float
     delivery_poll_seconds: float
+    delivery_lease_seconds: float = 30.0
+    mail_domain: str = "localhost"
+    mail_from: str | None = None
+
+
+def _mail_address(value: str) -> None:
+    if value and "@" not in parseaddr(value)[1]:
+        raise ValidationError("must be an email address, e.g. Closeloop <care@example.com>")
 
 
 def load_settings() -> NotifySettings:
@@ -45,6 +55,14 @@ def load_settings() -> NotifySettings:
                                                validate=Range(min=0.01)),
         delivery_timeout_seconds=env.float("NOTIFY_DELIVERY_TIMEOUT_SECONDS", 10.0, validate=Range(min=0.1)),
         delivery_poll_seconds=env.float("NOTIFY_DELIVERY_POLL_SECONDS", 0.5, validate=Range(min=0.01, max=60)),
+        # a worker renews its claim on what it is sending every third of this; a killed one's
+        # deliveries are taken over once it has run out
+        delivery_lease_seconds=env.float("NOTIFY_DELIVERY_LEASE_SECONDS", 30.0, validate=Range(min=0.5, max=3600)),
+        # where customers' answers go (reply+<token>@<domain>, intake's mail role) and whose mail ids we make
+        mail_domain=env.str("INTAKE_MAIL_DOMAIN", "localhost",
+                            validate=Regexp(r"^[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$",
+                                            error="must be a domain name, e.g. mail.example.com")),
+        mail_from=env.str("NOTIFY_MAIL_FROM", "", validate=_mail_address) or None,
     )
     sealed(env)
     return settings

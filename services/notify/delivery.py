@@ -2,16 +2,25 @@
 
 Each round it claims due rows with a lease (an ``UPDATE`` guarded by status and lease, so two
 workers or a restarted one never hold the same row), at most one lane of rows per channel, and
-sends each lane on its own thread: a slow or broken channel ties up only its own lane. Every
-row is marked (sent, or failed with the error and its next attempt) right after its own send,
-so a restart resends nothing already delivered. After ``max_attempts`` or a permanent refusal
-a row is ``failed`` for good; ``GET /api/v1/deliveries`` shows it.
+sends each lane on its own thread: a slow or broken channel ties up only its own lane. Within a
+lane, up to the channel type's ``concurrency`` rows are in flight at once (mail to many people
+goes out side by side; one person's mails, and a chat channel's posts, keep their order).
+Leases are short and the worker renews them while it holds them, so the deliveries of a killed
+worker are taken over within a lease (``NOTIFY_DELIVERY_LEASE_SECONDS``), and a live worker's
+slow send is never taken from it.
+
+Every row is marked (sent, or failed with the error and its next attempt) right after its own
+send, so a restart resends nothing already delivered; a row whose send was cut off by a crash
+is sent again, as the same mail (its ``Message-ID`` comes from the delivery). After
+``max_attempts`` or a permanent refusal a row is ``failed`` for good; ``GET /api/v1/deliveries``
+shows it.
 """
 
 from __future__ import annotations
 
 import threading
 import uuid
+import zlib
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -23,7 +32,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 from tenacity import RetryCallState, Retrying, wait_exponential, wait_random
 
-from services.notify.channels import Channels, DeliveryFailed, Outgoing
+from services.notify.channels import Channels, DeliveryFailed, Outgoing, concurrency
 from services.notify.messages import Message
 from services.notify.models import FAILED, PENDING, SENT, Delivery
 from shared.db import among
@@ -31,6 +40,7 @@ from shared.db import among
 log = structlog.get_logger(__name__)
 DELIVERIES = Counter("closeloop_notify_deliveries_total", "Delivery attempts, by channel type and outcome",
                      ["channel_type", "outcome"])
+MAX_CONCURRENCY = 8
 
 
 @dataclass
@@ -42,13 +52,16 @@ class DeliveryWorker:
     max_backoff_seconds: float = 1800.0
     send_timeout: float = 10.0
     poll_seconds: float = 0.5
+    lease_seconds: float = 30.0
     lanes: int = 8
-    lane_size: int = 10
+    lane_size: int = 40
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
 
     def __post_init__(self) -> None:
         self._wait = wait_exponential(multiplier=self.backoff_seconds, max=self.max_backoff_seconds) + wait_random(
             0, self.backoff_seconds / 2)
+        self._held: set[str] = set()  # claim tokens whose leases this worker renews
+        self._held_lock = threading.Lock()
 
     def retry_delay(self, attempts: int) -> float:
         """Seconds to wait after the ``attempts``-th failure (exponential, capped, with jitter)."""
@@ -59,8 +72,11 @@ class DeliveryWorker:
     def run(self, stop: threading.Event) -> None:
         """Claim and send due deliveries until ``stop`` is set."""
         busy: dict[str, Future[None]] = {}
-        log.info("delivery_worker_started", lanes=self.lanes)
-        with ThreadPoolExecutor(self.lanes, thread_name_prefix="delivery") as pool:
+        log.info("delivery_worker_started", lanes=self.lanes, lease_seconds=self.lease_seconds)
+        keeper = threading.Thread(target=self._keep_leases, args=(stop,), name="delivery-leases", daemon=True)
+        keeper.start()
+        with ThreadPoolExecutor(self.lanes, thread_name_prefix="delivery") as lanes, \
+                ThreadPoolExecutor(self.lanes * (MAX_CONCURRENCY - 1), thread_name_prefix="delivery-send") as sends:
             while not stop.is_set():
                 for channel, future in list(busy.items()):
                     if future.done():
@@ -69,8 +85,9 @@ class DeliveryWorker:
                 claimed = self.claim(exclude=set(busy), lanes=self.lanes - len(busy)) if len(busy) < self.lanes \
                     else {}
                 for channel, (token, rows) in claimed.items():
-                    busy[channel] = pool.submit(self.send_lane, token, rows)
-                stop.wait(0.05 if claimed else self.poll_seconds)
+                    busy[channel] = lanes.submit(self.send_lane, token, rows, sends)
+                stop.wait(0.01 if claimed else self.poll_seconds)
+        keeper.join(timeout=5)
         log.info("delivery_worker_stopped")
 
     def claim(self, *, exclude: set[str] | None = None, lanes: int = 8) -> dict[str, tuple[str, list[Delivery]]]:
@@ -92,17 +109,58 @@ class DeliveryWorker:
                         ids.append(row_id)
             for channel, ids in picked.items():
                 token = uuid.uuid4().hex
-                lease = now + timedelta(seconds=(self.send_timeout * 2 + 5) * len(ids) + 30)
                 session.execute(update(Delivery).where(among(session, Delivery.id, ids), due).values(
-                    lease_until=lease, claimed_by=token))
+                    lease_until=now + timedelta(seconds=self.lease_seconds), claimed_by=token))
                 rows = list(session.scalars(select(Delivery).where(Delivery.claimed_by == token).order_by(
                     Delivery.id)))
                 if rows:
                     claimed[channel] = (token, rows)
+        with self._held_lock:
+            self._held.update(token for token, _ in claimed.values())
         return claimed
 
-    def send_lane(self, token: str, rows: list[Delivery]) -> None:
-        """Send one channel's claimed rows in order, marking each right after its own attempt."""
+    def _keep_leases(self, stop: threading.Event) -> None:
+        """Renew the leases of every claim this worker still holds, every third of a lease."""
+        while not stop.wait(self.lease_seconds / 3):
+            try:
+                self.renew_leases()
+            except Exception:  # a database hiccup: the next round tries again, well within the lease
+                log.exception("delivery_lease_renewal_failed")
+
+    def renew_leases(self) -> int:
+        """Push the leases of the rows this worker holds (and has not marked yet) one lease ahead."""
+        with self._held_lock:
+            tokens = list(self._held)
+        if not tokens:
+            return 0
+        with self.sessions() as session, session.begin():
+            result = session.execute(update(Delivery).where(
+                Delivery.claimed_by.in_(tokens), Delivery.status == PENDING, Delivery.lease_until.is_not(None)).values(
+                lease_until=self.clock() + timedelta(seconds=self.lease_seconds)))
+        return int(result.rowcount)  # type: ignore[attr-defined]
+
+    def send_lane(self, token: str, rows: list[Delivery], pool: ThreadPoolExecutor | None = None) -> None:
+        """Send one channel's claimed rows, up to its type's concurrency at once, each marked after its send."""
+        try:
+            width = min(concurrency(rows[0].channel_type), MAX_CONCURRENCY, len(rows)) if pool is not None else 1
+            if width <= 1:
+                for row in rows:
+                    self.send_one(token, row)
+                return
+            # one recipient's mails stay in order (a reply, then the resolution): same address, same strand
+            strands: list[list[Delivery]] = [[] for _ in range(width)]
+            for row in rows:
+                strands[zlib.crc32(row.address.encode()) % width if row.address else row.id % width].append(row)
+            strands = [strand for strand in strands if strand]
+            others = [pool.submit(self._send_all, token, strand) for strand in strands[1:]]  # type: ignore[union-attr]
+            self._send_all(token, strands[0])
+            for future in others:
+                future.result()
+        finally:
+            with self._held_lock:
+                self._held.discard(token)
+
+    def _send_all(self, token: str, rows: list[Delivery]) -> None:
         for row in rows:
             self.send_one(token, row)
 

@@ -20,7 +20,7 @@ from services.notify.queries import digest_stats
 from services.notify.redaction import redact
 from shared import events
 from shared.events import Event
-from shared.links import FIXED, NOT_FIXED, follow_up_url
+from shared.links import FIXED, NOT_FIXED, follow_up_url, reply_address
 from shared.org import Channel, Org, User
 from shared.sentiment import classify_feedback
 
@@ -37,6 +37,7 @@ class Context:
     intake_url: str
     triage_url: str
     notify_url: str
+    mail_domain: str = "localhost"
 
     @property
     def feed_url(self) -> str:
@@ -45,6 +46,17 @@ class Context:
     @property
     def inbox_url(self) -> str:
         return f"{self.triage_url.rstrip('/')}/inbox"
+
+    def status_url(self, entry: FeedEntry) -> str | None:
+        """The customer's status page (intake), if the feedback came with its token."""
+        return f"{self.intake_url.rstrip('/')}/status/{entry.status_token}" if entry.status_token else None
+
+    def reply_to(self, ticket_id: str) -> str | None:
+        """``reply+<token>@<INTAKE_MAIL_DOMAIN>``: a customer's answer by mail joins the ticket."""
+        try:
+            return reply_address(self.link_secret, ticket_id=ticket_id, domain=self.mail_domain)
+        except ValueError:  # not a ticket id triage made (a uuid): no address to answer to
+            return None
 
 
 def on_feedback_received(batch: FeedBatch, event: Event, now: datetime, *, ctx: Context) -> FeedEntry | None:
@@ -60,7 +72,7 @@ def on_feedback_received(batch: FeedBatch, event: Event, now: datetime, *, ctx: 
         metric=survey.get("metric"), score=survey.get("score"), rating=data.get("rating"),
         comment=redact(data.get("comment")), touchpoint=data.get("touchpoint"), product=data.get("product"),
         comment_score=sentiment.comment_score, customer_email=customer.get("email"),
-        customer_name=customer.get("name"), updated_at=now,
+        customer_name=customer.get("name"), status_token=data.get("status_token"), updated_at=now,
     )
     batch.add_entry(entry)
     for early in batch.take_early(entry.feedback_id):
@@ -98,6 +110,8 @@ def on_ticket_event(batch: FeedBatch, event: Event, now: datetime, *, ctx: Conte
     kind = entry.kind if entry is not None else data.get("kind")
     subscribed = audience.channels_for(ctx.org, event_type=event.type, kind=kind, team=data["team"],
                                        touchpoint=data.get("touchpoint"))
+    if event.type == events.TICKET_REPLIED and entry is not None:
+        _customer_reply(batch, event, entry, now, ctx=ctx)
     if event.type == events.TICKET_RESOLVED:
         _on_resolved(batch, event, now, ctx=ctx, entry=entry, subscribed=subscribed)
     elif subscribed:
@@ -148,8 +162,20 @@ def _customer_letter(batch: FeedBatch, event: Event, entry: FeedEntry, now: date
     links = {answer: follow_up_url(ctx.intake_url, ctx.link_secret, ticket_id=data["ticket_id"],
                                    feedback_id=data["feedback_id"], answer=answer, nonce=event.id)
              for answer in (FIXED, NOT_FIXED)}
-    letter = messages.customer_message(data, entry, ctx.org, fixed_url=links[FIXED], not_fixed_url=links[NOT_FIXED])
+    letter = messages.customer_message(data, entry, ctx.org, fixed_url=links[FIXED], not_fixed_url=links[NOT_FIXED],
+                                       reply_to=ctx.reply_to(data["ticket_id"]), status_url=ctx.status_url(entry))
     batch.record(event_id=event.id, event_type="ticket.resolved.customer", message=letter, now=now,
+                 customer_email=entry.customer_email)
+
+
+def _customer_reply(batch: FeedBatch, event: Event, entry: FeedEntry, now: datetime, *, ctx: Context) -> None:
+    """The owner wrote to the customer: mail it, answerable by mail."""
+    if not entry.customer_email or not (event.data.get("message") or {}).get("body"):
+        return
+    data = event.data
+    mail = messages.reply_message(data, entry, ctx.org, reply_to=ctx.reply_to(data["ticket_id"]),
+                                  status_url=ctx.status_url(entry))
+    batch.record(event_id=event.id, event_type="ticket.replied.customer", message=mail, now=now,
                  customer_email=entry.customer_email)
 
 
@@ -158,6 +184,8 @@ def _catch_up(batch: FeedBatch, event: Event, entry: FeedEntry, now: datetime, *
     _update_entry(entry, event, now)
     if event.type == events.TICKET_RESOLVED:
         _customer_letter(batch, event, entry, now, ctx=ctx)
+    elif event.type == events.TICKET_REPLIED:
+        _customer_reply(batch, event, entry, now, ctx=ctx)
 
 
 def record_digest(batch: FeedBatch, *, ctx: Context, period: str, now: datetime) -> int:

@@ -1,16 +1,29 @@
 """Email over SMTP: a message rendered as text and HTML (Jinja, autoescaped), sent to one server.
 
 ``NOTIFY_SMTP_URL`` is ``smtp://[user:password@]host[:port][?from=addr&starttls=true]`` or
-``smtps://...`` for implicit TLS.
+``smtps://...`` for implicit TLS; ``NOTIFY_MAIL_FROM``, when set, is the sender instead of ``from``.
+
+Connections are kept open and reused (a pool, one connection per sending thread at a time):
+opening a connection, greeting and logging in cost more than sending a short mail. A pooled
+connection idle for long, or one the server has dropped, is replaced.
+
+Every mail's ``Message-ID`` is made from its delivery (``<delivery-<id>.<event>@<domain>>``), so
+a retry, even by another worker after a crash, sends the very same mail again, which the
+receiving side can recognise. Mails about one ticket name one thread root
+(``<ticket-<id>@<domain>>``) in ``In-Reply-To`` and ``References``, so that a mail client shows
+the conversation as one thread.
 """
 
 from __future__ import annotations
 
+import re
 import smtplib
 import ssl
+import threading
+import time
 from dataclasses import dataclass
 from email.message import EmailMessage
-from email.utils import formatdate, make_msgid
+from email.utils import formatdate
 from functools import cache
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -21,6 +34,7 @@ from services.notify.messages import Message
 KIND_COLOURS = {"praise": "#1f8a4c", "complaint": "#c53030", "neutral": "#b7791f", "at_risk": "#b7791f",
                 "breached": "#c53030", "resolved": "#1f8a4c", "digest": "#2f5bea", "customer": "#2f5bea"}
 DEFAULT_FROM = "Closeloop <closeloop@localhost>"
+_ID_UNSAFE = re.compile(r"[^A-Za-z0-9.-]+")
 
 
 @cache
@@ -38,6 +52,16 @@ def render(message: Message) -> tuple[str, str]:
     return env.get_template("email.txt").render(**context), env.get_template("email.html").render(**context)
 
 
+def message_id(delivery_id: int, event_id: str, domain: str) -> str:
+    """The ``Message-ID`` of one delivery: the same every time it is sent."""
+    return f"<delivery-{delivery_id}.{_ID_UNSAFE.sub('-', event_id)[:80]}@{domain}>"
+
+
+def thread_id(ticket_id: str, domain: str) -> str:
+    """The root ``Message-ID`` every mail about one ticket refers to."""
+    return f"<ticket-{_ID_UNSAFE.sub('-', ticket_id)[:80]}@{domain}>"
+
+
 @dataclass(frozen=True)
 class SmtpConfig:
     host: str
@@ -49,8 +73,8 @@ class SmtpConfig:
     sender: str
 
     @classmethod
-    def from_url(cls, url: str) -> SmtpConfig:
-        """Parse ``NOTIFY_SMTP_URL``."""
+    def from_url(cls, url: str, *, sender: str | None = None) -> SmtpConfig:
+        """Parse ``NOTIFY_SMTP_URL``; ``sender`` (``NOTIFY_MAIL_FROM``) wins over its ``from``."""
         parts = urlsplit(url)
         if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
             raise ValueError("NOTIFY_SMTP_URL must look like smtp://host:port")
@@ -60,39 +84,111 @@ class SmtpConfig:
                    starttls=query.get("starttls", ["false"])[0].lower() in ("1", "true", "yes"),
                    username=unquote(parts.username) if parts.username else None,
                    password=unquote(parts.password) if parts.password else None,
-                   sender=query.get("from", [DEFAULT_FROM])[0])
+                   sender=sender or query.get("from", [DEFAULT_FROM])[0])
 
 
-@dataclass(frozen=True)
 class Mailer:
-    config: SmtpConfig
-    timeout: float
+    """Builds and sends mail over a small pool of open SMTP connections."""
 
-    def build(self, to: list[str], message: Message, *, message_id: str) -> EmailMessage:
-        """The MIME message: a text part and an HTML alternative."""
+    def __init__(self, config: SmtpConfig, *, timeout: float, domain: str = "localhost", idle_seconds: float = 20.0,
+                 pool_size: int = 16):
+        self.config = config
+        self.timeout = timeout
+        self.domain = domain
+        self.idle_seconds = idle_seconds
+        self.pool_size = pool_size
+        self._idle: list[tuple[smtplib.SMTP, float]] = []
+        self._lock = threading.Lock()
+
+    def build(self, to: list[str], message: Message, *, delivery_id: int, event_id: str) -> EmailMessage:
+        """The MIME message: a text part and an HTML alternative, with its id, thread and reply address."""
         text, html = render(message)
         mail = EmailMessage()
         mail["From"] = self.config.sender
         mail["To"] = ", ".join(to)
+        if message.reply_to:
+            mail["Reply-To"] = message.reply_to
         mail["Subject"] = message.subject
         mail["Date"] = formatdate(localtime=False)
-        mail["Message-ID"] = make_msgid(idstring=message_id.replace(":", "-")[:60], domain="closeloop")
+        mail["Message-ID"] = message_id(delivery_id, event_id, self.domain)
+        if message.thread:
+            root = thread_id(message.thread, self.domain)
+            mail["In-Reply-To"] = root
+            mail["References"] = root
         mail.set_content(text)
         mail.add_alternative(html, subtype="html")
         return mail
 
-    def send(self, to: list[str], message: Message, *, message_id: str) -> None:
+    def send(self, to: list[str], message: Message, *, delivery_id: int, event_id: str) -> None:
         """Send one message; raises ``smtplib.SMTPException`` or ``OSError`` when it cannot."""
-        mail = self.build(to, message, message_id=message_id)
+        mail = self.build(to, message, delivery_id=delivery_id, event_id=event_id)
+        client, reused = self._take()
+        try:
+            client.send_message(mail)
+        except (smtplib.SMTPServerDisconnected, ConnectionError):
+            self._discard(client)
+            if not reused:
+                raise
+            client = self._connect()  # the server dropped an idle connection: once more on a fresh one
+            try:
+                client.send_message(mail)
+            except BaseException:
+                self._discard(client)
+                raise
+        except BaseException:
+            self._discard(client)
+            raise
+        self._give(client)
+
+    def close(self) -> None:
+        """Close every idle connection."""
+        with self._lock:
+            idle, self._idle = self._idle, []
+        for client, _ in idle:
+            self._discard(client)
+
+    def _connect(self) -> smtplib.SMTP:
         cfg = self.config
         client: smtplib.SMTP
         if cfg.ssl:
             client = smtplib.SMTP_SSL(cfg.host, cfg.port, timeout=self.timeout, context=ssl.create_default_context())
         else:
             client = smtplib.SMTP(cfg.host, cfg.port, timeout=self.timeout)
-        with client:
+        try:
             if cfg.starttls:
                 client.starttls(context=ssl.create_default_context())
             if cfg.username:
                 client.login(cfg.username, cfg.password or "")
-            client.send_message(mail)
+        except BaseException:
+            self._discard(client)
+            raise
+        return client
+
+    def _take(self) -> tuple[smtplib.SMTP, bool]:
+        now = time.monotonic()
+        stale: list[smtplib.SMTP] = []
+        found: smtplib.SMTP | None = None
+        with self._lock:
+            while self._idle:
+                client, since = self._idle.pop()
+                if now - since < self.idle_seconds:
+                    found = client
+                    break
+                stale.append(client)
+        for client in stale:
+            self._discard(client)
+        return (found, True) if found is not None else (self._connect(), False)
+
+    def _give(self, client: smtplib.SMTP) -> None:
+        with self._lock:
+            if len(self._idle) < self.pool_size:
+                self._idle.append((client, time.monotonic()))
+                return
+        self._discard(client)
+
+    @staticmethod
+    def _discard(client: smtplib.SMTP) -> None:
+        try:
+            client.quit()
+        except Exception:  # already broken: just drop the socket
+            client.close()

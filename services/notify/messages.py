@@ -41,6 +41,10 @@ class Message:
     sections: list[Section] = field(default_factory=list)
     greeting: str | None = None
     data: dict[str, Any] = field(default_factory=dict)
+    reply_to: str | None = None
+    """Where an answer goes (a customer's mail: ``reply+<token>@<domain>``)."""
+    thread: str | None = None
+    """The ticket this message is about, for mail threading."""
 
     def to_json(self) -> str:
         """The stored form."""
@@ -115,6 +119,14 @@ TICKET_HEADLINES = {
     "ticket.escalated": "Escalated to you: this ticket missed its deadline ({due})",
     "ticket.reopened": "Reopened: the customer says it is not fixed; it is due {due}",
 }
+TICKET_SUBJECTS = {
+    "ticket.created": "A new ticket is yours, due {due}",
+    "ticket.assigned": "A ticket was assigned to you, due {due}",
+    "ticket.sla_warning": "At risk, due {due}",
+    "ticket.sla_breached": "Breached, it was due {due}",
+    "ticket.escalated": "Escalated to you, it was due {due}",
+    "ticket.reopened": "Reopened by the customer, due {due}",
+}
 
 
 def _when(moment: datetime) -> str:
@@ -126,8 +138,9 @@ def ticket_message(event_type: str, data: dict[str, Any], entry: FeedEntry | Non
     """A ticket event for the people concerned: its owner and whoever it escalates to."""
     due, received = data["due_at"], data["received_at"]
     hours = max(1, round((due - received).total_seconds() / 3600))
-    headline = TICKET_HEADLINES.get(event_type, "Ticket update: {due}").format(
+    headline = TICKET_HEADLINES.get(event_type, "Ticket update: due {due}").format(
         due=_when(due), hours=f"{hours} hours")
+    title = TICKET_SUBJECTS.get(event_type, "Ticket update, due {due}").format(due=_when(due))
     team = org.teams.get(data["team"])
     facts = [("Priority", data["priority"]), ("Owner", (data.get("owner") or {}).get("name") or "?"),
              ("Team", team.name if team else data["team"]), ("Due", _when(due)),
@@ -140,10 +153,13 @@ def ticket_message(event_type: str, data: dict[str, Any], entry: FeedEntry | Non
         facts.append(("Score", score))
     kind = {"ticket.sla_warning": "at_risk", "ticket.sla_breached": "breached",
             "ticket.escalated": "breached"}.get(event_type, "complaint")
+    paragraphs = []
+    if event_type == "ticket.reopened" and data.get("reason"):
+        paragraphs.append(f"Why, in the customer's words: \u201c{redact(data['reason'])}\u201d")
     return Message(
-        subject=f"[{data['priority']}] {headline.split(':')[0]}: ticket {data['ticket_id'][:8]}",
+        subject=f"[{data['priority']}] {title}: ticket {data['ticket_id'][:8]}",
         headline=headline, kind=kind, quote=entry.comment if entry else redact(data.get("comment")), facts=facts,
-        links=[("Open your inbox", inbox_url)],
+        paragraphs=paragraphs, links=[("Open your inbox", inbox_url)], thread=data["ticket_id"],
         data={"ticket_id": data["ticket_id"], "feedback_id": data["feedback_id"], "status": data["status"],
               "sla_state": data["sla_state"], "due_at": due.isoformat(), "team": data["team"]},
     )
@@ -175,24 +191,74 @@ def resolved_message(data: dict[str, Any], entry: FeedEntry | None, org: Org, *,
     )
 
 
-def customer_message(data: dict[str, Any], entry: FeedEntry, org: Org, *, fixed_url: str,
-                     not_fixed_url: str) -> Message:
-    """The closed-loop message to the customer: apology where due, what was done, why, and two links."""
-    complaint = (data.get("kind") or entry.kind) == "complaint"
-    done = data.get("customer_message") or data.get("resolution") or "We looked into it and took care of it."
-    paragraphs = []
-    if complaint:
-        paragraphs.append("We are sorry. You told us something went wrong, and it was our fault.")
-    else:
-        paragraphs.append("Thank you for your feedback. We followed it up.")
-    paragraphs.append(f"What we did: {done}")
-    paragraphs.append(f"Why it happened: {root_cause_plain(data, org)}. "
-                      "We have passed this on so that it does not happen again.")
-    paragraphs.append("Did this fix it for you? One click is enough to tell us.")
+CUSTOMER_SUBJECT = "About your feedback"
+"""Every mail to a customer about one ticket has this subject: with the threading headers, one thread."""
+
+
+def first_name(person: dict[str, Any] | None) -> str | None:
+    """The first name of an event's person (``{"name": "Tom Nguyen"}`` gives ``Tom``)."""
+    name = ((person or {}).get("name") or "").strip()
+    return name.split()[0] if name else None
+
+
+def _their_words(data: dict[str, Any], entry: FeedEntry) -> str | None:
+    """The customer's own words (from the ticket; the feed keeps a redacted copy)."""
+    return data.get("comment") or entry.comment
+
+
+def _answer_here(status_url: str | None) -> str:
+    if status_url:
+        return "You can answer by replying to this email, or on your status page."
+    return "You can answer by replying to this email."
+
+
+def reply_message(data: dict[str, Any], entry: FeedEntry, org: Org, *, reply_to: str | None,
+                  status_url: str | None) -> Message:
+    """The owner's reply, for the customer: their words quoted, the reply, where to answer."""
+    reply = data.get("message") or {}
+    author = reply.get("author") or first_name(data.get("owner")) or "We"
+    team = org.teams.get(data["team"])
+    who = f"{author} ({team.name})" if team and reply.get("author") else author
     name = entry.customer_name
     return Message(
-        subject="About your feedback: what we did", headline="What we did about your feedback",
-        kind="customer", greeting=f"Hello {name}," if name else "Hello,", paragraphs=paragraphs,
-        links=[("Yes, it is fixed", fixed_url), ("No, it is not fixed", not_fixed_url)],
+        subject=CUSTOMER_SUBJECT, headline=f"{author} answered you about your feedback", kind="customer",
+        greeting=f"Hello {name}," if name else "Hello,", quote=_their_words(data, entry),
+        paragraphs=[str(reply.get("body") or ""), f"\u2014 {who}", _answer_here(status_url)],
+        links=[("Your status page", status_url)] if status_url else [],
         data={"ticket_id": data["ticket_id"], "feedback_id": data["feedback_id"]},
+        reply_to=reply_to, thread=data["ticket_id"],
+    )
+
+
+def customer_message(data: dict[str, Any], entry: FeedEntry, org: Org, *, fixed_url: str,
+                     not_fixed_url: str, reply_to: str | None = None, status_url: str | None = None) -> Message:
+    """The closed-loop message to the customer: an apology only when it was our fault, what was done
+    (their message from the owner, else that it is resolved and why, in plain words: never the
+    internal resolution note), who looked after it, and the "fixed" / "not fixed" links."""
+    paragraphs = []
+    if data.get("our_fault"):
+        paragraphs.append("We are sorry. You told us something went wrong, and it was our fault.")
+    else:
+        paragraphs.append("Thank you for telling us. We looked into it.")
+    cause = root_cause_plain(data, org)
+    if data.get("customer_message"):
+        paragraphs.append(f"What we did: {data['customer_message']}")
+        paragraphs.append(f"Why it happened: {cause}.")
+    else:
+        paragraphs.append(f"We have resolved the problem. What caused it: {cause}.")
+    owner = first_name(data.get("owner"))
+    team = org.teams.get(data["team"])
+    if owner:
+        paragraphs.append(f"{owner}{f' from {team.name}' if team else ''} looked after it for you.")
+    paragraphs.append("Did this fix it for you? Tell us with the buttons below. " + _answer_here(status_url))
+    links = [("Yes, it is fixed", fixed_url), ("No, it is not fixed", not_fixed_url)]
+    if status_url:
+        links.append(("Your status page", status_url))
+    name = entry.customer_name
+    return Message(
+        subject=CUSTOMER_SUBJECT, headline="What we did about your feedback",
+        kind="customer", greeting=f"Hello {name}," if name else "Hello,", quote=_their_words(data, entry),
+        paragraphs=paragraphs, links=links,
+        data={"ticket_id": data["ticket_id"], "feedback_id": data["feedback_id"]},
+        reply_to=reply_to, thread=data["ticket_id"],
     )

@@ -35,6 +35,7 @@ class FeedEntry(Base):
     comment_score: Mapped[float | None] = mapped_column(Float)
     customer_email: Mapped[str | None] = mapped_column(String(320))
     customer_name: Mapped[str | None] = mapped_column(String(200))
+    status_token: Mapped[str | None] = mapped_column(String(64))  # the customer's status page at intake
     team: Mapped[str | None] = mapped_column(String(100))
     ticket_id: Mapped[str | None] = mapped_column(String(36))
     ticket_status: Mapped[str | None] = mapped_column(String(20))

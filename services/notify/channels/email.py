@@ -25,11 +25,24 @@ class EmailSender:
         if not any(recipients):
             raise DeliveryFailed("no recipient address", permanent=True)
         try:
-            self.mailer.send(recipients, outgoing.message, message_id=f"{outgoing.event_id}.{outgoing.delivery_id}")
+            self.mailer.send(recipients, outgoing.message, delivery_id=outgoing.delivery_id,
+                             event_id=outgoing.event_id)
         except smtplib.SMTPRecipientsRefused as exc:
-            raise DeliveryFailed(f"recipients refused: {exc.recipients}", permanent=True) from exc
-        except (smtplib.SMTPException, OSError) as exc:
+            # every recipient refused: for good if each refusal is permanent (5xx), else try again later
+            codes = [code for code, _ in exc.recipients.values()]
+            raise DeliveryFailed(f"recipients refused: {exc.recipients}"[:500],
+                                 permanent=all(_permanent(code) for code in codes)) from exc
+        except (smtplib.SMTPSenderRefused, smtplib.SMTPDataError) as exc:
+            # the server refused this mail (sender or content): 5xx is final, 4xx is "try later"
+            raise DeliveryFailed(f"SMTP {exc.smtp_code}: {exc.smtp_error!r}"[:500],
+                                 permanent=_permanent(exc.smtp_code)) from exc
+        except (smtplib.SMTPException, OSError) as exc:  # connection, greeting, login: ours to fix, retried
             raise DeliveryFailed(f"SMTP: {exc.__class__.__name__}: {exc}"[:500]) from exc
+
+
+def _permanent(code: int) -> bool:
+    """A 5xx SMTP reply is a permanent refusal (RFC 5321 section 4.2.1); 4xx is temporary."""
+    return 500 <= code < 600
 
 
 class EmailOptions(Options):

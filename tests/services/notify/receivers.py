@@ -78,16 +78,37 @@ class HttpReceiver:
 
 
 class MailReceiver:
-    """aiosmtpd on a free port, keeping every message it accepts."""
+    """aiosmtpd on a free port, keeping every message it accepts.
+
+    ``refuse`` maps a recipient to the reply its ``RCPT`` gets (e.g. ``"550 5.1.1 no such user"``);
+    ``hold`` maps a recipient to seconds the server waits, after taking a mail for them, before
+    it answers (a send in flight); ``sessions`` counts the connections mail came over.
+    """
 
     def __init__(self) -> None:
         self.messages: list[EmailMessage] = []
         self.envelopes: list[tuple[str, list[str]]] = []
+        self.refuse: dict[str, str] = {}
+        self.hold: dict[str, float] = {}
+        self.connections: set[int] = set()
 
-    async def handle_DATA(self, _server: Any, _session: Any, envelope: Any) -> str:  # noqa: N802
+    async def handle_RCPT(self, _server: Any, _session: Any, envelope: Any, address: str,  # noqa: N802
+                          _options: Any) -> str:
+        if address in self.refuse:
+            return self.refuse[address]
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, _server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+        import asyncio
+
+        self.connections.add(id(session))
         self.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos)))
         self.messages.append(email.message_from_bytes(envelope.original_content or envelope.content,
                                                       policy=email.policy.default))  # type: ignore[arg-type]
+        held = max((self.hold.get(a, 0.0) for a in envelope.rcpt_tos), default=0.0)
+        if held:
+            await asyncio.sleep(held)
         return "250 OK"
 
     def start(self) -> MailReceiver:

@@ -139,14 +139,14 @@ def test_the_customer_gets_the_closed_loop_mail_and_the_team_its_root_cause(
                         customer={"email": "jo@customer.example", "name": "Jo <Doe>"})
     consume(notify, fb)
     resolved = ticket_event("ticket.resolved", fb.data["id"], status="resolved", sla_state="met",
-                            root_cause="delivery_logistics", resolution="Courier coached",
+                            root_cause="delivery_logistics", resolution="Courier coached", our_fault=True,
                             customer_message="We re-sent your parcel by express & refunded the shipping.")
     consume(notify, resolved)
     with running(worker(notify)):
         wait_for(lambda: mailbox.to("jo@customer.example"), 20, "the customer's mail")
     (mail,) = mailbox.to("jo@customer.example")
     text, html = parts(mail)
-    assert mail["Subject"] == "About your feedback: what we did"
+    assert mail["Subject"] == "About your feedback"
     assert "Hello Jo <Doe>," in text and "Hello Jo &lt;Doe&gt;," in html
     assert "We are sorry" in text
     assert "We re-sent your parcel by express & refunded the shipping." in text

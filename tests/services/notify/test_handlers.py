@@ -78,11 +78,11 @@ def test_new_ticket_tells_its_owner_and_breach_tells_owner_and_escalation_target
     assert Message.from_json(rows[0].message).headline.startswith("Breached")
 
 
-def resolve(notify: Notify, kind: str = "complaint", **feedback: Any) -> tuple[Any, Any]:
+def resolve(notify: Notify, kind: str = "complaint", our_fault: bool = True, **feedback: Any) -> tuple[Any, Any]:
     fb = feedback_event(touchpoint="delivery", **feedback)
     consume(notify, fb)
     resolved = ticket_event("ticket.resolved", fb.data["id"], status="resolved", sla_state="met", kind=kind,
-                            root_cause="delivery_logistics",
+                            root_cause="delivery_logistics", our_fault=our_fault,
                             resolution="Courier re-trained; parcel re-sent, customer on +44 20 7946 0958",
                             customer_message="We sent a new parcel by express courier; it arrives tomorrow.")
     consume(notify, resolved)
@@ -111,10 +111,10 @@ def test_resolved_goes_to_the_team_channel_and_the_customer_gets_the_closed_loop
                          "nonce": resolved.id}
 
 
-def test_no_email_means_no_letter_and_praise_gets_no_apology(notify: Notify) -> None:
+def test_no_email_means_no_letter_and_no_fault_gets_no_apology(notify: Notify) -> None:
     _, silent = resolve(notify, survey={"metric": "nps", "score": 2})
     assert "customer" not in {d.channel for d in deliveries(notify, silent.id)}
-    _, kind = resolve(notify, "neutral", survey={"metric": "nps", "score": 8},
+    _, kind = resolve(notify, "neutral", our_fault=False, survey={"metric": "nps", "score": 8},
                       customer={"email": "al@customer.example"})
     letter = Message.from_json(next(d for d in deliveries(notify, kind.id) if d.channel == "customer").message)
     assert not any("sorry" in p for p in letter.paragraphs) and letter.greeting == "Hello,"
