@@ -5,6 +5,7 @@ language. Every sentence here was written for these tests."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -104,3 +105,14 @@ def test_bad_language_keys_in_the_org_file_are_refused(tmp_path: Path) -> None:
 
     with pytest.raises(OrgConfigError, match="not a language code"):
         load_org(_org_with(tmp_path, "  - code: spoiled_food\n    label: {Bengali!: x}\n"))
+
+
+def test_a_bengali_chat_complaint_with_no_score_opens_a_ticket_with_its_cause(triage: Any) -> None:
+    from tests.services.triage.test_handlers import feedback_event, handle
+
+    ticket = handle(triage, feedback_event(source="chat", locale="bn-BD",
+                                           comment="তিন দিন হয়ে গেল, কুরিয়ার এখনো পার্সেলটা দেয়নি"))
+    assert ticket is not None
+    assert ticket.suggested_root_cause == "delivery_logistics"
+    praise = feedback_event(source="chat", locale="bn-BD", comment="খুব দ্রুত সমাধান করে দিলেন, অনেক ধন্যবাদ")
+    assert handle(triage, praise) is None
