@@ -176,3 +176,14 @@ def test_unknown_and_overlong_status_tokens_are_404_pages(client: Any) -> None:
     for token in ("nope", "x" * 65):
         response = client.get(f"/status/{token}")
         assert response.status_code == 404 and "could not find" in response.get_data(as_text=True)
+
+
+def test_a_ticket_waiting_on_the_customer_asks_for_their_answer(client: Any, intake: Any) -> None:
+    feedback_id, status_path = submit(client)
+    consume(intake, ticket_event(feedback_id, events.TICKET_CREATED, NOW),
+            ticket_event(feedback_id, events.TICKET_WAITING, NOW + timedelta(hours=1), status="waiting"))
+    page = text_of(client.get(status_path).get_data(as_text=True))
+    assert "Waiting for your answer" in page and "Tom needs a word from you" in page
+    consume(intake, ticket_event(feedback_id, events.TICKET_RESUMED, NOW + timedelta(hours=2), status="open"))
+    page = text_of(client.get(status_path).get_data(as_text=True))
+    assert "Waiting for your answer" not in page and "Being worked on" in page
