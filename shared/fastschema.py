@@ -10,12 +10,16 @@ The loader handles only what it is sure of: any value it does not accept as it s
 type, a missing required field, an unknown field where they are refused, a failed validator, a
 naive datetime without a default zone) makes it hand the whole document to ``schema.load``,
 which raises the usual ``ValidationError`` with the usual messages or returns what it returns.
-A schema's ``@validates`` and ``@validates_schema`` methods run on the loaded document through
-marshmallow's own code; any error they report also sends the document to ``schema.load``. A
-schema with pre/post-load (or dump) hooks, field-level load functions, or a field type or option
-this module does not know is not compiled: its :class:`Compiled` calls marshmallow for
-everything. ``tests/shared/test_fastschema.py`` checks, over generated valid and broken
-documents, that the results equal marshmallow's.
+
+Everything here is marshmallow's public API: the fields' declared options and validators. A
+schema's own checks are declared with :func:`checks_document` and :func:`checks_field` (which
+register them with marshmallow as ``@validates_schema`` and ``@validates`` do, and mark them for
+the fast paths, which call them on the loaded document; any error they raise also sends the
+document to ``schema.load``). A schema with any other method of its own (a marshmallow
+pre/post-load or dump hook, say), field-level load functions, or a field type or option this
+module does not know is not compiled: its :class:`Compiled` calls marshmallow for everything.
+``tests/shared/test_fastschema.py`` checks, over generated valid and broken documents, that the
+results equal marshmallow's.
 
 :class:`FastSchema` is a base class for schemas whose own ``load`` and ``dump`` take these
 paths, so the request bodies flask-smorest loads and the answers it dumps use them too.
@@ -28,10 +32,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from marshmallow import EXCLUDE, RAISE, Schema, fields
-from marshmallow.decorators import POST_DUMP, POST_LOAD, PRE_DUMP, PRE_LOAD, VALIDATES, VALIDATES_SCHEMA
-from marshmallow.error_store import ErrorStore
-from marshmallow.utils import missing
+from marshmallow import EXCLUDE, RAISE, Schema, fields, missing, validates, validates_schema
 
 _FAIL = object()
 """Returned by a compiled loader for input it leaves to marshmallow."""
@@ -42,6 +43,59 @@ Dumper = Callable[[Any], Any]
 
 class NotCompilable(Exception):
     """The schema uses something the fast paths do not reproduce."""
+
+
+_CHECK = "closeloop_check"  # set on a schema's check methods: the field names it checks, or () for the document
+
+
+def checks_document(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Declare a schema method that checks the whole loaded document (marshmallow's ``@validates_schema``).
+
+    It is called as ``method(data, **kwargs)`` and raises ``ValidationError``; it runs only when
+    every field is valid.
+    """
+    fn = validates_schema(fn)
+    setattr(fn, _CHECK, ())
+    return fn
+
+
+def checks_field(*names: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Declare a schema method that checks the loaded value of fields ``names`` (marshmallow's ``@validates``).
+
+    It is called as ``method(value, data_key=...)`` and raises ``ValidationError``.
+    """
+    def declare(fn: Callable[..., Any]) -> Callable[..., Any]:
+        fn = validates(*names)(fn)
+        setattr(fn, _CHECK, names)
+        return fn
+    return declare
+
+
+def _checks(schema: Schema) -> tuple[list[tuple[str, str]], list[str]]:
+    """The schema's declared checks: (method, field) pairs and document-check methods.
+
+    Raises :class:`NotCompilable` for any other method the schema's classes define (it may be a
+    marshmallow hook that the fast paths would not run).
+    """
+    field_checks: list[tuple[str, str]] = []
+    document_checks: list[str] = []
+    seen: set[str] = set()
+    for klass in type(schema).__mro__:
+        if klass in (Schema, FastSchema, object) or klass.__module__.startswith("marshmallow"):
+            continue
+        for name, value in vars(klass).items():
+            if name in seen or name.startswith("__") or isinstance(value, (type, fields.Field)) \
+                    or not callable(value):
+                continue
+            seen.add(name)
+            declared = getattr(value, _CHECK, None)
+            if declared is None:
+                raise NotCompilable(f"method {name} of {klass.__name__}")
+            if declared:
+                field_checks.extend((name, field) for field in declared)
+            else:
+                document_checks.append(name)
+    return field_checks, document_checks
 
 
 def _string(value: Any) -> Any:
@@ -164,19 +218,15 @@ class _Compiler:
             raise NotCompilable("many=True or partial")
         self.schema = schema
 
-    def _refuse_hooks(self, *tags: str) -> None:
-        if any(self.schema._hooks[tag] for tag in tags):
-            raise NotCompilable(f"schema hooks ({', '.join(tags)})")
-
     def loader(self) -> Loader:
-        self._refuse_hooks(PRE_LOAD, POST_LOAD)
+        field_checks, document_checks = _checks(self.schema)
         schema = self.schema
         if schema.unknown not in (EXCLUDE, RAISE):
             raise NotCompilable("unknown fields are included")
         # with RAISE, a key that names no field is an error: marshmallow reports it
         known = frozenset(field.data_key or name for name, field in schema.load_fields.items()) \
             if schema.unknown == RAISE else None
-        validates = bool(schema._hooks[VALIDATES] or schema._hooks[VALIDATES_SCHEMA])
+        checked = bool(field_checks or document_checks)
         plan = []
         for name, field in self.schema.load_fields.items():
             if field.pre_load or field.post_load or field.attribute not in (None, name):
@@ -213,17 +263,17 @@ class _Compiler:
                     except Exception:
                         return _FAIL
                 out[name] = value
-            if validates and not _valid(schema, out, doc):
+            if checked and not _valid(schema, out, field_checks, document_checks):
                 return _FAIL
             return out
         return load
 
     def dumper(self) -> Dumper:
-        self._refuse_hooks(PRE_DUMP, POST_DUMP)
+        _checks(self.schema)  # a method of its own may be a dump hook
         plan = []
         for name, field in self.schema.dump_fields.items():
-            if field.attribute not in (None, name) or not field._CHECK_ATTRIBUTE:
-                raise NotCompilable(f"field {name} has an attribute or no value of its own")
+            if field.attribute not in (None, name):
+                raise NotCompilable(f"field {name} has an attribute")
             plan.append((name, field.data_key or name, field.dump_default, _field_dumper(field)))
 
         def dump(obj: Any) -> Any:
@@ -247,25 +297,19 @@ class _Compiler:
         return dump
 
 
-def _valid(schema: Schema, data: dict[str, Any], original: Any) -> bool:
-    """Whether ``schema``'s ``@validates`` and ``@validates_schema`` methods accept ``data``.
-
-    They are called as ``Schema._do_load`` calls them, through marshmallow's own (private,
-    pinned) methods, so keyword arguments, ``pass_original`` and ``skip_on_field_errors``
-    behave as they do there.
-    """
-    errors = ErrorStore()
+def _valid(schema: Schema, data: dict[str, Any], field_checks: list[tuple[str, str]],
+           document_checks: list[str]) -> bool:
+    """Whether ``schema``'s declared checks accept ``data`` (field checks first, as marshmallow runs them)."""
     try:
-        schema._invoke_field_validators(error_store=errors, data=data, many=False)
-        if schema._hooks[VALIDATES_SCHEMA]:
-            field_errors = bool(errors.errors)
-            for pass_collection in (True, False):
-                schema._invoke_schema_validators(
-                    error_store=errors, pass_collection=pass_collection, data=data, original_data=original,
-                    many=False, partial=None, unknown=schema.unknown, field_errors=field_errors)
+        for method, name in field_checks:
+            if name in data:
+                field = schema.fields[name]
+                getattr(schema, method)(data[name], data_key=field.data_key or name)
+        for method in document_checks:
+            getattr(schema, method)(data, many=False, partial=None, unknown=schema.unknown)
     except Exception:
         return False
-    return not errors.errors
+    return True
 
 
 class Compiled:

@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates, validates_schema
+from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
 from shared.events import METRICS, SOURCES
-from shared.fastschema import FastSchema
+from shared.fastschema import FastSchema, checks_document, checks_field
 from shared.links import ANSWER_KEY, ANSWERS
 
 MAX_COMMENT = 10_000
@@ -35,7 +35,7 @@ class SurveyIn(_Strict):
                            metadata={"description": "nps (0-10), csat (1-5) or ces (1-7)"})
     score = fields.Integer(required=True, strict=True)
 
-    @validates_schema
+    @checks_document
     def _score_in_range(self, data: dict[str, Any], **_: Any) -> None:
         low, high = METRICS.get(data.get("metric", ""), (None, None))
         score = data.get("score")
@@ -74,12 +74,12 @@ class FeedbackIn(_Strict):
         unknown = RAISE
         ordered = True
 
-    @validates("metadata")
+    @checks_field("metadata")
     def _metadata_size(self, value: dict[str, Any], **_: Any) -> None:
         if len(json.dumps(value, ensure_ascii=False).encode()) > MAX_METADATA_BYTES:
             raise ValidationError(f"metadata is larger than {MAX_METADATA_BYTES} bytes")
 
-    @validates_schema
+    @checks_document
     def _no_nul_characters(self, data: dict[str, Any], **_: Any) -> None:
         # PostgreSQL text cannot hold U+0000 (it failed there, as a 500); no real feedback needs it
         bad = {name: ["must not contain the NUL character (U+0000)"] for name, value in data.items()
@@ -87,7 +87,7 @@ class FeedbackIn(_Strict):
         if bad:
             raise ValidationError(bad)
 
-    @validates_schema
+    @checks_document
     def _something_to_say(self, data: dict[str, Any], **_: Any) -> None:
         comment = (data.get("comment") or "").strip()
         follow_up = data.get("source") == "follow_up"

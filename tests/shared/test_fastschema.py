@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
-from marshmallow import Schema, ValidationError, fields, post_load
+from marshmallow import Schema, ValidationError, fields, post_load, validates_schema
 
 from shared import events, fastschema
 from shared.fastschema import compile_schema
@@ -164,9 +164,20 @@ def test_what_it_cannot_compile_goes_to_marshmallow() -> None:
     class WithList(Schema):
         tags = fields.List(fields.String())
 
+    class WithUndeclaredCheck(Schema):  # marshmallow's own decorator, not checks_document
+        name = fields.String()
+
+        @validates_schema
+        def no_bob(self, data: dict[str, Any], **_: Any) -> None:
+            if data.get("name") == "bob":
+                raise ValidationError("not bob", "name")
+
     hooked, listed = compile_schema(WithHook()), compile_schema(WithList())
-    assert not hooked.compiled and not listed.compiled
+    undeclared = compile_schema(WithUndeclaredCheck())
+    assert not hooked.compiled and not listed.compiled and not undeclared.compiled
     assert hooked.load({"name": "ann"}) == {"name": "ANN"}
+    with pytest.raises(ValidationError):
+        undeclared.load({"name": "bob"})
     assert listed.load({"tags": ["a"]}) == {"tags": ["a"]} and listed.dump({"tags": ["a"]}) == {"tags": ["a"]}
 
 
