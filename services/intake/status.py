@@ -163,18 +163,7 @@ class Store(Protocol):
     def store(self, data: dict[str, Any], *, idempotency_key: str | None, now: datetime) -> handlers.Accepted: ...
 
 
-class SessionStore:
-    """:class:`Store` over a session factory: each message in a transaction of its own."""
-
-    def __init__(self, sessions: Any):
-        self.sessions = sessions
-
-    def store(self, data: dict[str, Any], *, idempotency_key: str | None, now: datetime) -> handlers.Accepted:
-        with self.sessions() as session, session.begin():
-            return handlers.store_feedback(session, data, idempotency_key=idempotency_key, now=now)
-
-
 def store_of(app: Any) -> Store:
-    """The app's feedback store."""
-    found = app.extensions.get("closeloop_store")
-    return found if found is not None else SessionStore(app.extensions["closeloop_sessions"])
+    """The app's feedback store (:class:`services.intake.handlers.FeedbackStore`)."""
+    store: Store = app.extensions["closeloop_store"]
+    return store
