@@ -13,7 +13,7 @@ so with N gunicorn workers an address gets N budgets; production points it at Re
 cannot be reached, counting goes on in memory (and says so in the log) and the store is tried
 again every few seconds: a dead limit store must not turn customers away.
 
-This is one hook over ``limits``, the library Flask-Limiter counts with. Flask-Limiter itself
+This is one hook over ``limits``, the library Flask-Limiter counts with (its public API only). Flask-Limiter itself
 resolved, filtered and evaluated its limit declarations on every request and read the window
 back for its headers: about 0.1-0.2 ms of CPU per accepted feedback, a fifth of intake's own
 work per request (measured in-process). Here an accepted request costs one ``hit``.
@@ -21,6 +21,7 @@ work per request (measured in-process). Here an accepted request costs one ``hit
 
 from __future__ import annotations
 
+import collections
 import math
 import threading
 import time
@@ -28,8 +29,8 @@ from typing import Any
 
 import structlog
 from flask import Flask, Response, render_template, request
-from limits import RateLimitItem, parse_many
-from limits.storage import MemoryStorage, Storage, storage_from_string
+from limits import RateLimitItem, WindowStats, parse_many
+from limits.storage import Storage, storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 
 from services.intake import metrics as intake_metrics
@@ -44,37 +45,60 @@ PAGE_BLUEPRINTS = ("pages", "follow_up")
 KEY_PREFIX = "closeloop-intake"
 
 
-class InlineExpiryMemoryStorage(MemoryStorage):
-    """``memory://`` without its expiry thread: expired entries are dropped inline, once a second.
+class MemoryWindows:
+    """Moving-window counts held in this process: ``memory://``, and the stand-in for a dead store.
 
-    ``limits``' memory storage starts a ``threading.Timer`` 10 ms after any count whose timer has
-    run out, so under load it starts about a hundred threads a second in every worker, each of
-    them taking the GIL from the requests.
-    Counting does not depend on that clean-up (fixed windows expire when read, moving windows
-    compare timestamps); it only bounds memory. Here the first count after a second has passed
-    does it on the request's own thread; a concurrent one skips it.
+    The same answers as ``limits``' ``MovingWindowRateLimiter`` over its memory storage (a hit of
+    ``cost`` fits when the hits of the last window plus ``cost`` stay within the limit; refused
+    hits are not recorded), without that storage's expiry timers: it starts a
+    ``threading.Timer`` 10 ms after any count whose timer has run out, so under load about a
+    hundred threads a second in every worker, each taking the GIL from the requests. Here the
+    first count after a second has passed drops the expired windows on the request's own thread.
     """
 
-    # a scheme of its own: limits registers every storage class by its schemes, and a subclass
-    # inheriting ``memory`` would take memory:// over for everyone
-    STORAGE_SCHEME = ["closeloop-memory"]
     EXPIRE_EVERY_SECONDS = 1.0
 
-    def __init__(self, uri: str | None = None, wrap_exceptions: bool = False, **options: str):
-        super().__init__(uri, wrap_exceptions=wrap_exceptions, **options)
-        self.timer.cancel()  # the one the base class starts at once
+    def __init__(self) -> None:
+        self._windows: dict[tuple[str, int, int], collections.deque[float]] = {}
+        self._lock = threading.Lock()
         self._next_expiry = 0.0
-        self._expiring = threading.Lock()
 
-    def _MemoryStorage__schedule_expiry(self) -> None:  # noqa: N802 (replaces the base class's private hook)
-        now = time.monotonic()
-        if now < self._next_expiry or not self._expiring.acquire(blocking=False):
-            return
-        try:
-            self._next_expiry = now + self.EXPIRE_EVERY_SECONDS
-            self._MemoryStorage__expire_events()  # type: ignore[attr-defined]
-        finally:
-            self._expiring.release()
+    def __len__(self) -> int:
+        """How many windows (limit and client) are held."""
+        return len(self._windows)
+
+    def hit(self, item: RateLimitItem, *identifiers: str, cost: int = 1) -> bool:
+        """Count ``cost`` hits against ``item`` for ``identifiers`` if they fit; whether they did."""
+        now = time.time()
+        expiry = item.get_expiry()
+        key = (item.key_for(*identifiers), item.amount, expiry)
+        with self._lock:
+            if now >= self._next_expiry:
+                self._expire(now)
+            window = self._windows.get(key)
+            if window is None:
+                window = self._windows[key] = collections.deque()
+            while window and window[0] <= now - expiry:
+                window.popleft()
+            if len(window) + cost > item.amount:
+                return False
+            window.extend([now] * cost)
+            return True
+
+    def get_window_stats(self, item: RateLimitItem, *identifiers: str) -> WindowStats:
+        """When the window of ``item`` for ``identifiers`` frees a hit, and how many are left."""
+        now = time.time()
+        expiry = item.get_expiry()
+        with self._lock:
+            window = [t for t in self._windows.get((item.key_for(*identifiers), item.amount, expiry), ())
+                      if t > now - expiry]
+        reset = (window[0] if window else now) + expiry
+        return WindowStats(reset_time=reset, remaining=max(0, item.amount - len(window)))
+
+    def _expire(self, now: float) -> None:
+        self._next_expiry = now + self.EXPIRE_EVERY_SECONDS
+        for key in [k for k, window in self._windows.items() if not window or window[-1] <= now - k[2]]:
+            del self._windows[key]
 
 
 def has_known_token() -> bool:
@@ -103,8 +127,6 @@ STORE_TIMEOUT_SECONDS = 0.5
 
 
 def _open_storage(uri: str) -> Storage:
-    if uri.startswith("memory://"):
-        return InlineExpiryMemoryStorage()
     options = {}
     if uri.split("://", 1)[0] in ("redis", "rediss"):
         # a store that does not answer (a partition, not a refusal) must not hold requests for long
@@ -128,10 +150,10 @@ class AddressLimit:
 
     def __init__(self, rate: str, storage: str):
         self.items = parse_many(rate)
-        self._on_store = MovingWindowRateLimiter(_open_storage(storage))
+        self._in_memory = MemoryWindows()
         # counting in memory cannot fail, so memory:// needs no stand-in
-        self._in_memory = (self._on_store if storage.startswith("memory://")
-                           else MovingWindowRateLimiter(InlineExpiryMemoryStorage()))
+        self._on_store: MemoryWindows | MovingWindowRateLimiter = (
+            self._in_memory if storage.startswith("memory://") else MovingWindowRateLimiter(_open_storage(storage)))
         self._store_dead_until = 0.0
         self._probe = threading.Lock()
 
@@ -157,7 +179,7 @@ class AddressLimit:
             log.info("rate_limit_store_back")
         return over
 
-    def _count(self, limiter: MovingWindowRateLimiter, address: str) -> RateLimitItem | None:
+    def _count(self, limiter: MemoryWindows | MovingWindowRateLimiter, address: str) -> RateLimitItem | None:
         for item in self.items:
             if not limiter.hit(item, KEY_PREFIX, address):
                 return item

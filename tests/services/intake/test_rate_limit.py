@@ -87,23 +87,28 @@ def test_the_memory_storage_window_moves_on_and_old_entries_are_dropped(monkeypa
     import time
 
     from limits import parse
-    from limits.strategies import FixedWindowRateLimiter, MovingWindowRateLimiter
+    from limits.storage import MemoryStorage
+    from limits.strategies import MovingWindowRateLimiter
 
-    from services.intake.ratelimit import InlineExpiryMemoryStorage
+    from services.intake.ratelimit import MemoryWindows
 
     clock = [1_000_000.0]
     monkeypatch.setattr(time, "time", lambda: clock[0])
-    monkeypatch.setattr(time, "monotonic", lambda: clock[0])
-    storage = InlineExpiryMemoryStorage()
+    ours, theirs = MemoryWindows(), MovingWindowRateLimiter(MemoryStorage())
     two_a_minute = parse("2/minute")
-    for strategy in (MovingWindowRateLimiter(storage), FixedWindowRateLimiter(storage)):
+    for strategy in (ours, theirs):  # the same answers as limits' own moving window
         assert [strategy.hit(two_a_minute, "a") for _ in range(3)] == [True, True, False]
-        clock[0] += 61
+        clock[0] += 30
+        assert not strategy.hit(two_a_minute, "a")
+        assert strategy.get_window_stats(two_a_minute, "a").reset_time == clock[0] + 30
+        clock[0] += 31
         assert strategy.hit(two_a_minute, "a")
+        assert not strategy.hit(two_a_minute, "a", cost=2)
+        assert strategy.hit(two_a_minute, "b", cost=2) and not strategy.hit(two_a_minute, "b")
+        clock[0] += 1000
     clock[0] += 120
-    storage.incr("other", 10)  # any count after a second has passed drops what has expired
-    assert all(not entries for entries in storage.events.values())
-    assert not any(key.startswith("LIMITER/a/") for key in storage.storage)
+    ours.hit(two_a_minute, "other")  # any count after a second has passed drops what has expired
+    assert len(ours) == 1
 
 
 def test_counting_moves_to_memory_while_the_store_is_down_and_back_once_it_answers(
