@@ -25,6 +25,10 @@ BUCKETS = {"nps": (6, 8), "csat": (2, 3), "ces": (3, 4), "rating": (2, 3)}
 NEGATIVE_COMMENT = -0.35
 POSITIVE_COMMENT = 0.5
 
+# Words customers complain with that VADER's lexicon lacks, or reads the other way ("a joke").
+CUSTOMER_WORDS = {"rubbish": -2.5, "shambles": -2.5, "shoddy": -2.2, "nightmare": -2.5, "ripoff": -2.5,
+                  "rip-off": -2.5, "overcharged": -2.0, "joke": -1.5, "scammed": -2.7, "unreliable": -1.8}
+
 _analyzer: Any = None
 _lock = threading.Lock()
 
@@ -60,7 +64,9 @@ def comment_polarity(text: str) -> float:
             if _analyzer is None:
                 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
-                _analyzer = SentimentIntensityAnalyzer()
+                analyzer = SentimentIntensityAnalyzer()
+                analyzer.lexicon.update(CUSTOMER_WORDS)
+                _analyzer = analyzer
     return float(_analyzer.polarity_scores(text)["compound"])
 
 

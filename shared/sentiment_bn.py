@@ -55,7 +55,9 @@ EMOJI = {"👍": 2, "😊": 2, "😍": 3, "❤": 3, "🥰": 3, "🙏": 1.5, "�
          "👎": -2, "😡": -3, "😠": -2.5, "😤": -2, "😞": -2, "😢": -2, "😭": -2, "🤬": -3, "💔": -2}
 NEGATED_VERB = -1.0  # "পাইনি" (did not get), "আসেনি" (did not come): a let-down with no word of its own
 FLIP = -0.75  # a negated sentiment word turns around, a little weaker: "খারাপ না" is fair, not great
-WINDOW = 3  # a negation reaches back this many words
+# verbs that carry a predicate without meaning much alone: "ভালো লাগে না", "ঠিক হয় না"
+LIGHT_VERBS = ("হয় হচ্ছে হলো হল হয়ে লাগে লাগছে লাগল লাগলো করে করছে করল আছে ছিল দেয় দিচ্ছে চলে পারে "
+               "যায় যাচ্ছে")
 ALPHA = 4.0  # squashing: one clear word (±2) gives about ±0.7
 
 
@@ -91,6 +93,7 @@ LEXICON = _lexicon()
 PHRASES = {tuple(_key(phrase).split()): value for phrase, value in _PHRASES.items()}
 _INTENSIFIERS = {_key(word): factor for word, factor in INTENSIFIERS.items()}
 _BUT = {_key(word) for word in BUT}
+_LIGHT_VERBS = {_key(word) for word in LIGHT_VERBS.split()} | set(LIGHT_VERBS.split())
 _LONGEST = max(len(p) for p in PHRASES)
 
 
@@ -130,7 +133,7 @@ def polarity(text: str) -> float | None:
         i += span
     # a negation with nothing to turn around: "অর্ডার আসে না" (the order does not come)
     for at in negations:
-        if not any(at - WINDOW <= pos < at for pos, _ in valences):
+        if not any(_reaches(pos, at, stems) for pos, _ in valences):
             valences.append((at, NEGATED_VERB))
     emoji = sum(value for char, value in EMOJI.items() if char in text)
     if not valences and not emoji:
@@ -142,12 +145,16 @@ def polarity(text: str) -> float | None:
     return round(total / math.sqrt(total * total + ALPHA), 4)
 
 
+def _reaches(i: int, at: int, stems: list[str]) -> bool:
+    """Whether a negation at ``at`` turns word ``i`` around: the word right before it, or before a
+    light verb ("ভালো না", "ভালো লাগে না", "সমস্যা হয়নি"); Bengali negates the predicate it follows."""
+    return i == at - 1 or (i == at - 2 and stems[at - 1] in _LIGHT_VERBS) or (i == at and at < len(stems)
+                                                                                 and stems[at] not in NEGATORS)
+
+
 def _negated_after(i: int, negations: list[int], stems: list[str]) -> bool:
-    """Whether a negation follows word ``i`` within the window, with no sentiment word between."""
-    for at in negations:
-        if i < at <= i + WINDOW:
-            return not any(stems[j] in LEXICON for j in range(i + 1, at))
-    return False
+    """Whether a negation follows word ``i`` closely enough to turn it around."""
+    return any(_reaches(i, at, stems) for at in negations if at > i)
 
 
 def has_bengali(text: str) -> bool:

@@ -38,6 +38,9 @@ def test_other_languages_follow_the_score() -> None:
     ("দাম একটু বেশি কিন্তু মান দারুণ", "praise"),
     ("The refund never came and nobody answers my emails, awful", "complaint"),
     ("Lovely staff and a quick fix, thank you!", "praise"),
+    ("অর্ডার বাতিল করেও টাকা পাইনি", "complaint"),  # the negation is the verb's, not বাতিল's
+    ("খাবারটা ভালো লাগে না", "complaint"),
+    ("Rubbish. Never again.", "complaint"),  # a word VADER lacks
 ])
 def test_text_alone_decides_in_bengali_and_english(comment: str, kind: str) -> None:
     assert classify(metric=None, score=None, rating=None, comment=comment).kind == kind
