@@ -159,3 +159,27 @@ def test_an_html_only_reply_is_read_as_text() -> None:
 
 def test_a_long_reply_is_cut_to_the_comment_limit() -> None:
     assert len(mail.reply_of("word " * 5000)) == 10_000
+
+
+def test_a_database_that_cannot_be_written_answers_451_so_the_sender_tries_again(make_intake: Any) -> None:
+    intake = make_intake(INTAKE_MAIL_DOMAIN=DOMAIN)
+
+    class Broken:
+        def store(self, data: Any, *, idempotency_key: str | None, now: datetime) -> Any:
+            raise OSError("disk full")
+
+    port = free_port()
+    server = mail.build(intake.settings, intake.sessions, Broken(), host="127.0.0.1", port=port)
+    stop = threading.Event()
+    thread = threading.Thread(target=server.run, args=(stop,), daemon=True)
+    thread.start()
+    try:
+        assert server.ready.wait(10)
+        to = reply_address(SECRET, ticket_id=str(uuid.uuid4()), domain=DOMAIN)
+        with smtplib.SMTP("127.0.0.1", port, timeout=10) as client:
+            with pytest.raises(smtplib.SMTPDataError) as refused:
+                client.send_message(letter(to, "Still broken"))
+        assert refused.value.smtp_code == 451
+    finally:
+        stop.set()
+        thread.join(10)
