@@ -4,6 +4,7 @@ language. Every sentence here was written for these tests."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -116,3 +117,18 @@ def test_a_bengali_chat_complaint_with_no_score_opens_a_ticket_with_its_cause(tr
     assert ticket.suggested_root_cause == "delivery_logistics"
     praise = feedback_event(source="chat", locale="bn-BD", comment="খুব দ্রুত সমাধান করে দিলেন, অনেক ধন্যবাদ")
     assert handle(triage, praise) is None
+
+
+def test_top1_accuracy_on_the_bengali_samples_it_never_learned_from() -> None:
+    from bench.accuracy import data_dir
+
+    path = data_dir() / "root_causes_dev_bn.jsonl"
+    if not path.exists():
+        pytest.skip(f"needs the labeled Bengali samples ({path}), which this checkout lacks")
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    org = load_org(ORG)
+    keywords = rootcause.keywords_for(org)
+    combined = rootcause.accuracy([(r["text"], r["root_cause"]) for r in rows], keywords,
+                                  rootcause.new_classifier(org))
+    print(f"root-cause top-1 accuracy on {len(rows)} Bengali samples: {combined:.2f}")
+    assert combined >= 0.8
