@@ -125,18 +125,21 @@ def _start(loop: Callable[[threading.Event], None], stop: threading.Event, faile
     return thread
 
 
-def _use_prometheus_multiprocess() -> None:
+def prepare_web_metrics() -> None:
     """Make every gunicorn worker write its samples where ``/metrics`` can add them all up.
 
-    A fresh folder is made when ``PROMETHEUS_MULTIPROC_DIR`` is unset, and an existing one is
-    emptied: samples of a previous run must not be counted again.
+    Call it before ``prometheus_client`` is first imported (it picks how to hold samples then,
+    from ``PROMETHEUS_MULTIPROC_DIR``): :func:`shared.cli.main` does, for the ``web`` role. A
+    fresh folder is made when the variable is unset, and an existing one is emptied: samples of
+    a previous run must not be counted again.
     """
     import shutil
     import tempfile
     from pathlib import Path
 
-    from prometheus_client import values
-
+    if "prometheus_client" in sys.modules and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        raise RuntimeError("prometheus_client was imported before the web role's metrics folder was set: "
+                           "import the service's modules after prepare_web_metrics()")
     folder = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
     if not folder:
         folder = tempfile.mkdtemp(prefix="closeloop-metrics-")
@@ -148,15 +151,13 @@ def _use_prometheus_multiprocess() -> None:
             entry.unlink()
         elif entry.is_dir():
             shutil.rmtree(entry)
-    # prometheus_client picks its value class when first imported, which happened before this
-    # point; metrics are all labelled, so re-picking it makes every sample multiprocess
-    values.ValueClass = values.get_value_class()
 
 
 def _run_gunicorn(parts: ServiceParts) -> int:
     from gunicorn.app.base import BaseApplication
 
-    _use_prometheus_multiprocess()
+    if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        raise RuntimeError("the web role's metrics folder is not set: run it through shared.cli.main")
 
     class _App(BaseApplication):  # type: ignore[misc]
         def load_config(self) -> None:

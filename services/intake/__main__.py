@@ -2,9 +2,8 @@
 
 import sys
 
-from services.intake.app import Intake
 from services.intake.config import load_settings
 from shared.cli import main
 
 if __name__ == "__main__":
-    sys.exit(main("intake", load_settings, lambda s: Intake(s).parts()))
+    sys.exit(main("intake", load_settings, "services.intake.app:Intake"))

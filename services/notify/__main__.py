@@ -2,9 +2,8 @@
 
 import sys
 
-from services.notify.app import Notify
 from services.notify.config import load_settings
 from shared.cli import main
 
 if __name__ == "__main__":
-    sys.exit(main("notify", load_settings, lambda s: Notify(s).parts()))
+    sys.exit(main("notify", load_settings, "services.notify.app:Notify"))

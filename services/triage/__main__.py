@@ -2,9 +2,8 @@
 
 import sys
 
-from services.triage.app import Triage
 from services.triage.config import load_settings
 from shared.cli import main
 
 if __name__ == "__main__":
-    sys.exit(main("triage", load_settings, lambda s: Triage(s).parts()))
+    sys.exit(main("triage", load_settings, "services.triage.app:Triage"))
