@@ -2,28 +2,32 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 import pytest
 from sqlalchemy import func, select
 
 from services.intake.app import Intake
-from services.intake.config import load_settings
+from services.intake.config import IntakeSettings, load_settings
+
+
+def intake_settings(database_url: str, *, kafka_bootstrap: str = "127.0.0.1:1", **changes: Any) -> IntakeSettings:
+    """Settings of an intake on ``database_url``, with no broker there and a loose rate limit;
+    ``changes`` set other fields (``rate_limit="3/minute"``, ``public_url=...``)."""
+    base = load_settings()
+    return replace(base, common=replace(base.common, kafka_bootstrap=kafka_bootstrap), database_url=database_url,
+                   **{"rate_limit": "1000/minute", **changes})
 
 
 @pytest.fixture
-def make_intake(db_url: Any, monkeypatch: pytest.MonkeyPatch) -> Callable[..., Intake]:
-    """Intake wired to a fresh migrated SQLite database (no broker: the relay is not started);
-    keyword arguments set environment variables first (``INTAKE_RATE_LIMIT="3/minute"``)."""
+def make_intake(db_url: Any) -> Callable[..., Intake]:
+    """Intake wired to a fresh migrated database (no broker: the relay is not started), built from
+    :func:`intake_settings` (keyword arguments change its fields: ``rate_limit="3/minute"``)."""
     url = db_url("intake")
 
-    def make(**env: str) -> Intake:
-        monkeypatch.setenv("INTAKE_DATABASE_URL", url)
-        monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:1")
-        monkeypatch.setenv("INTAKE_RATE_LIMIT", "1000/minute")
-        for name, value in env.items():
-            monkeypatch.setenv(name, value)
-        return Intake(load_settings())
+    def make(**changes: Any) -> Intake:
+        return Intake(intake_settings(url, **changes))
 
     return make
 

@@ -144,7 +144,7 @@ def test_links_name_the_host_and_prefix_the_request_came_through_or_the_public_u
     assert proxied["links"]["status_page"].startswith("https://example.org/feedback/status/")
     # each link leads to what it names
     assert client.get(direct["links"]["status_page"].replace("http://intake.local:8001", "")).status_code == 200
-    public = make_intake(INTAKE_PUBLIC_URL="https://feedback.example.com").create_app().test_client()
+    public = make_intake(public_url="https://feedback.example.com").create_app().test_client()
     answer = public.post("/api/v1/feedback", json=NEGATIVE).get_json()
     assert answer["links"]["self"] == f"https://feedback.example.com/api/v1/feedback/{answer['id']}"
     assert answer["links"]["status_page"].startswith("https://feedback.example.com/status/")

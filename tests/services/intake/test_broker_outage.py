@@ -21,7 +21,7 @@ pytestmark = pytest.mark.integration
 def test_feedback_accepted_while_the_broker_is_down_is_published_once_it_returns(
         make_intake: Any, tmp_path: Path) -> None:
     port = free_port()
-    intake = make_intake(KAFKA_BOOTSTRAP_SERVERS=f"127.0.0.1:{port}")
+    intake = make_intake(kafka_bootstrap=f"127.0.0.1:{port}")
     client = intake.create_app().test_client()
     stop = threading.Event()
     relay = threading.Thread(target=intake.relay.run, args=(stop,), daemon=True)

@@ -149,7 +149,7 @@ def test_a_link_stops_working_once_the_ticket_is_reopened(client: Any, intake: A
 
 
 def test_an_expired_link_is_refused(make_intake: Any) -> None:
-    intake = make_intake(CLOSELOOP_LINK_MAX_AGE="3600")
+    intake = make_intake(link_max_age=3600)
     app = intake.create_app()
     app.config["TESTING"] = True
     client = app.test_client()

@@ -99,7 +99,7 @@ def test_the_comment_is_escaped_on_every_page(client: Any) -> None:
 
 
 def test_form_posts_are_rate_limited_with_a_friendly_page(make_intake: Any) -> None:
-    app = make_intake(INTAKE_RATE_LIMIT="3/minute").create_app()
+    app = make_intake(rate_limit="3/minute").create_app()
     client = app.test_client()
     token = csrf_token(client)  # reading the form is not counted
     answers = [client.post("/", data={**GOOD, "comment": f"try {i}", "csrf_token": token}) for i in range(4)]

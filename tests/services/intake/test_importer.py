@@ -62,7 +62,15 @@ def test_csv_over_http_stores_good_rows_and_reports_bad_ones_by_line(server: str
     assert count(intake, Outbox) == 2
 
 
-def test_ndjson_directly_into_the_database(intake: Any, tmp_path: Path, capsys: Any) -> None:
+@pytest.fixture
+def direct(intake: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """Intake, whose database the importer's ``--direct`` finds where an operator names it: INTAKE_DATABASE_URL."""
+    monkeypatch.setenv("INTAKE_DATABASE_URL", intake.settings.database_url)
+    return intake
+
+
+def test_ndjson_directly_into_the_database(direct: Any, tmp_path: Path, capsys: Any) -> None:
+    intake = direct
     lines = [json.dumps({"source": "survey", "survey": {"metric": "csat", "score": s}, "external_id": f"s-{s}"})
              for s in range(1, 6)]
     lines.insert(2, "{oops")
@@ -77,7 +85,8 @@ def test_ndjson_directly_into_the_database(intake: Any, tmp_path: Path, capsys: 
     assert count(intake, Feedback) == 5
 
 
-def test_a_clean_file_exits_zero_and_a_missing_one_two(intake: Any, tmp_path: Path) -> None:
+def test_a_clean_file_exits_zero_and_a_missing_one_two(direct: Any, tmp_path: Path) -> None:
+    intake = direct
     path = tmp_path / "ok.jsonl"
     path.write_text(json.dumps({"comment": "fine"}) + "\n", encoding="utf-8")
     assert importer.main([str(path), "--direct", "--source", "chat"]) == 0

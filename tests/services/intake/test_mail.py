@@ -36,7 +36,7 @@ On Mon, 4 May 2026 at 10:00, Tom <reply+x@mail.closeloop.test> wrote:
 
 @pytest.fixture
 def smtp(make_intake: Any) -> Iterator[tuple[Any, int]]:
-    intake = make_intake(INTAKE_MAIL_DOMAIN=DOMAIN)
+    intake = make_intake(mail_domain=DOMAIN)
     port = free_port()
     server = mail.build(intake.settings, intake.sessions, status.store_of(intake.create_app()), host="127.0.0.1",
                         port=port)
@@ -162,7 +162,7 @@ def test_a_long_reply_is_cut_to_the_comment_limit() -> None:
 
 
 def test_a_database_that_cannot_be_written_answers_451_so_the_sender_tries_again(make_intake: Any) -> None:
-    intake = make_intake(INTAKE_MAIL_DOMAIN=DOMAIN)
+    intake = make_intake(mail_domain=DOMAIN)
 
     class Broken:
         def store(self, data: Any, *, idempotency_key: str | None, now: datetime) -> Any:

@@ -13,9 +13,8 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from services.intake.app import Intake
-from services.intake.config import load_settings
 from services.intake.models import Feedback, Outbox
-from tests.services.intake.conftest import count
+from tests.services.intake.conftest import count, intake_settings
 from tests.support import migrate
 
 pytestmark = pytest.mark.postgres
@@ -23,7 +22,7 @@ PG_URL = os.environ.get("CLOSELOOP_TEST_PG_URL")
 
 
 @pytest.fixture
-def pg_intake(monkeypatch: pytest.MonkeyPatch) -> Iterator[Intake]:
+def pg_intake() -> Iterator[Intake]:
     if not PG_URL:
         pytest.skip("needs PostgreSQL (set CLOSELOOP_TEST_PG_URL), which this machine lacks")
     admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
@@ -36,10 +35,7 @@ def pg_intake(monkeypatch: pytest.MonkeyPatch) -> Iterator[Intake]:
         pytest.skip(f"needs PostgreSQL at {make_url(PG_URL).host}, which is not reachable: {exc.__class__.__name__}")
     url = make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
     migrate("intake", url)
-    monkeypatch.setenv("INTAKE_DATABASE_URL", url)
-    monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:1")
-    monkeypatch.setenv("INTAKE_RATE_LIMIT", "1000/minute")
-    intake = Intake(load_settings())
+    intake = Intake(intake_settings(url))
     yield intake
     intake.engine.dispose()
     with admin.connect() as conn:

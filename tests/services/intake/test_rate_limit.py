@@ -18,7 +18,7 @@ def post(client: Any, address: str = "10.0.0.1", token: str | None = None) -> An
 
 @pytest.fixture
 def limited(make_intake: Any) -> Any:
-    return make_intake(INTAKE_RATE_LIMIT="3/minute").create_app().test_client()
+    return make_intake(rate_limit="3/minute").create_app().test_client()
 
 
 def test_the_fourth_call_in_a_minute_gets_429_with_retry_after(limited: Any) -> None:
@@ -67,7 +67,7 @@ def test_an_unreachable_limit_store_does_not_stop_feedback(make_intake: Any) -> 
     from tests.support import free_port
 
     dead = f"redis://127.0.0.1:{free_port()}/0"
-    client = make_intake(INTAKE_RATE_LIMIT="3/minute", INTAKE_RATE_LIMIT_STORAGE=dead).create_app().test_client()
+    client = make_intake(rate_limit="3/minute", rate_limit_storage=dead).create_app().test_client()
     statuses = [post(client).status_code for _ in range(4)]
     assert statuses == [202, 202, 202, 429]  # counted in memory meanwhile
 
@@ -148,7 +148,7 @@ def test_counting_moves_to_memory_while_the_store_is_down_and_back_once_it_answe
 
 
 def test_a_request_must_fit_every_limit_given(make_intake: Any) -> None:
-    client = make_intake(INTAKE_RATE_LIMIT="5/minute;2/hour").create_app().test_client()
+    client = make_intake(rate_limit="5/minute;2/hour").create_app().test_client()
     assert [post(client).status_code for _ in range(3)] == [202, 202, 429]
 
 

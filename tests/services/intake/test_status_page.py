@@ -161,7 +161,7 @@ def test_writing_back_needs_the_csrf_token_and_a_message_and_bots_store_nothing(
 
 
 def test_writing_back_is_rate_limited(make_intake: Any) -> None:
-    intake = make_intake(INTAKE_RATE_LIMIT="4/minute")
+    intake = make_intake(rate_limit="4/minute")
     app = intake.create_app()
     app.config["TESTING"] = True
     client = app.test_client()
