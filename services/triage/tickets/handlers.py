@@ -1,4 +1,4 @@
-"""Triage's use cases for incoming feedback: open owned, time-boxed tickets; hear follow-up answers.
+"""Triage's use cases for incoming feedback: open owned, time-boxed tickets; hear the customer on theirs.
 
 The consumer's batch is a :class:`~services.triage.unit_of_work.Batch` passed to the use cases;
 they never commit. Time is passed in.
@@ -17,14 +17,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from services.triage.context import Context
+from services.triage.conversation import service as conversation
 from services.triage.rootcause import service as rootcause
 from services.triage.rootcause import spikes
 from services.triage.rootcause.models import RootCauseExample
 from services.triage.routing import service as routing
 from services.triage.sla import service as sla
-from services.triage.tickets import service as actions
 from services.triage.tickets.events import record
-from services.triage.tickets.models import OPEN, RESOLVED, WAITING, AnyTicket, Feedback, NewFeedback, NewTicket, Ticket
+from services.triage.tickets.models import OPEN, AnyTicket, Feedback, NewFeedback, NewTicket, Ticket
 from services.triage.unit_of_work import Batch, UnitOfWork
 from shared import events
 from shared.db import among
@@ -104,44 +104,31 @@ def on_feedback_received(batch: Batch, data: dict, now: datetime, *, ctx: Contex
         id=data["id"], received_at=data["received_at"], source=data["source"], metric=survey.get("metric"),
         score=survey.get("score"), rating=data.get("rating"), comment=data.get("comment"),
         touchpoint=data.get("touchpoint"), product=data.get("product"), locale=data.get("locale"),
-        customer_name=customer.get("name"), customer_email=customer.get("email"),
+        customer_name=customer.get("name"), customer_email=customer.get("email"), customer_id=customer.get("id"),
         in_reply_to=data.get("in_reply_to"), sentiment=sentiment.label, kind=sentiment.kind,
         comment_score=sentiment.comment_score,
     )
     session = batch.session
-    if data["source"] == "follow_up":
+    if feedback.in_reply_to or feedback.source == "follow_up":
         # rare: what the batch queued so far is written first, so that it sees the tickets of the batch
         batch.write()
-        with session.no_autoflush:
-            stored = Feedback(**feedback.row())
-            session.add(stored)
-            on_follow_up(batch, stored, data, now, ctx=ctx)
-        session.flush()
-        return None
+        ticket = session.get(Ticket, feedback.in_reply_to, with_for_update=True) if feedback.in_reply_to else None
+        if ticket is not None or feedback.source == "follow_up":
+            with session.no_autoflush:
+                stored = Feedback(**feedback.row())
+                session.add(stored)
+                if ticket is None:
+                    log.info("follow_up_for_unknown_ticket", feedback_id=feedback.id,
+                             in_reply_to=feedback.in_reply_to)
+                else:  # the customer answering their ticket: it never opens another one
+                    conversation.on_customer_message(batch, ticket, stored, data, now, ctx=ctx)
+            session.flush()
+            return None
     batch.add(Feedback, feedback.row())
     if sentiment.label == POSITIVE:
         return None
     with session.no_autoflush:  # rows are written in bulk when the batch ends
         return open_ticket(batch, feedback, data, sentiment.label, now, ctx=ctx)
-
-
-def on_follow_up(uow: UnitOfWork, feedback: Feedback, data: dict, now: datetime, *, ctx: Context) -> None:
-    """A customer answering a ticket: "not fixed" reopens it, "fixed" is noted; it never opens a ticket."""
-    session = uow.session
-    ticket = session.get(Ticket, feedback.in_reply_to, with_for_update=True) if feedback.in_reply_to else None
-    if ticket is None:
-        log.info("follow_up_for_unknown_ticket", feedback_id=feedback.id, in_reply_to=feedback.in_reply_to)
-        return
-    answer = str((data.get("metadata") or {}).get("answer") or "") or None
-    if answer in (FIXED, NOT_FIXED):
-        ticket.customer_answer, ticket.customer_answered_at = answer, now
-    if answer == NOT_FIXED and ticket.status == RESOLVED:
-        actions.reopen(uow, ticket, now, ctx=ctx, actor=None, reason="the customer says it is not fixed")
-        return
-    if ticket.status == WAITING:
-        actions.resume(uow, ticket, now, ctx=ctx, actor=None, reason="the customer replied")
-    record(uow, ticket, events.TICKET_CUSTOMER_ANSWERED, ctx.org, now,
-           detail={"answer": answer, "feedback_id": feedback.id}, customer_answer=answer)
 
 
 def refresh_classifier(uow: UnitOfWork, ctx: Context) -> None:

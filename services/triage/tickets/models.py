@@ -32,10 +32,15 @@ class Feedback(Base):
     locale: Mapped[str | None] = mapped_column(String(35))
     customer_name: Mapped[str | None] = mapped_column(String(200))
     customer_email: Mapped[str | None] = mapped_column(String(320))
+    customer_id: Mapped[str | None] = mapped_column(String(200))
     in_reply_to: Mapped[str | None] = mapped_column(String(64))
     sentiment: Mapped[str] = mapped_column(String(10))
     kind: Mapped[str] = mapped_column(String(10))
     comment_score: Mapped[float | None] = mapped_column(Float)
+
+
+Index("ix_feedback_customer_id", Feedback.customer_id)
+Index("ix_feedback_customer_email", Feedback.customer_email)
 
 
 class Ticket(Base):
@@ -108,6 +113,7 @@ class NewFeedback:
     locale: str | None = None
     customer_name: str | None = None
     customer_email: str | None = None
+    customer_id: str | None = None
     in_reply_to: str | None = None
     comment_score: float | None = None
 

@@ -66,10 +66,18 @@ class TimelineOut(Schema):
     detail = fields.Dict(allow_none=True)
 
 
+class MessageOut(Schema):
+    kind = fields.String(metadata={"description": "customer, reply (to the customer) or note (internal)"})
+    author = fields.String(allow_none=True)
+    body = fields.String()
+    at = fields.DateTime()
+
+
 class TicketDetailOut(TicketOut):
     customer_message = fields.String(allow_none=True)
     feedback = fields.Dict(allow_none=True)
     timeline = fields.List(fields.Nested(TimelineOut))
+    conversation = fields.List(fields.Nested(MessageOut), metadata={"description": "oldest first"})
 
 
 class TicketPageOut(Schema):
@@ -93,6 +101,11 @@ class ResolveIn(_Strict):
     root_cause = fields.String(required=True, validate=validate.Length(max=50))
     resolution = fields.String(required=True, validate=validate.Length(max=10_000))
     customer_message = fields.String(allow_none=True, validate=validate.Length(max=10_000))
+    our_fault = fields.Boolean(load_default=False, metadata={"description": "the email apologises only if true"})
+
+
+class MessageIn(_Strict):
+    body = fields.String(required=True, validate=validate.Length(min=1, max=10_000))
 
 
 class ReasonIn(_Strict):

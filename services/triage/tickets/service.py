@@ -34,14 +34,15 @@ def may_act(user: User, ticket: Ticket) -> bool:
     return user.team == ticket.team and (user.role == "lead" or user.id == ticket.owner_id)
 
 
-def _check(user: User, ticket: Ticket) -> None:
+def check_may_act(user: User, ticket: Ticket) -> None:
+    """Refuse (403) unless ``user`` may change ``ticket``."""
     if not may_act(user, ticket):
         raise NotAllowed("Only the owner, the team's lead or leadership may change this ticket.")
 
 
 def acknowledge(uow: UnitOfWork, ticket: Ticket, now: datetime, *, ctx: Context, actor: User) -> None:
     """The owner has seen the ticket and is on it (the clock keeps running)."""
-    _check(actor, ticket)
+    check_may_act(actor, ticket)
     if ticket.status == RESOLVED:
         raise TicketConflict("The ticket is resolved.")
     if ticket.acknowledged_at is not None:
@@ -56,7 +57,7 @@ def assign(uow: UnitOfWork, ticket: Ticket, owner_id: str, now: datetime, *, ctx
            reason: str | None = None) -> None:
     """Hand the ticket to ``owner_id``: employees pass their own tickets within the team; leads and
     leadership move any ticket they may change, across teams too."""
-    _check(actor, ticket)
+    check_may_act(actor, ticket)
     target = ctx.org.users.get(owner_id)
     assignee = uow.session.get(Assignee, owner_id) if target is not None else None
     if target is None:
@@ -76,9 +77,10 @@ def assign(uow: UnitOfWork, ticket: Ticket, owner_id: str, now: datetime, *, ctx
 
 
 def resolve(uow: UnitOfWork, ticket: Ticket, now: datetime, *, ctx: Context, actor: User, root_cause: str | None,
-            resolution: str | None, customer_message: str | None = None) -> None:
-    """Close the ticket with its confirmed root cause and what was done; the SLA outcome is fixed."""
-    _check(actor, ticket)
+            resolution: str | None, customer_message: str | None = None, our_fault: bool = False) -> None:
+    """Close the ticket with its confirmed root cause, what was done (internal), an optional message to
+    the customer and whether it was our fault; the SLA outcome is fixed."""
+    check_may_act(actor, ticket)
     errors: dict[str, str] = {}
     if not root_cause or root_cause not in ctx.org.root_causes:
         errors["root_cause"] = "Choose one of: " + ", ".join(ctx.org.root_causes) + "."
@@ -103,9 +105,11 @@ def resolve(uow: UnitOfWork, ticket: Ticket, now: datetime, *, ctx: Context, act
     ticket.next_check_at, ticket.paused_at, ticket.customer_answer, ticket.customer_answered_at = None, None, None, None
     uow.change_load(ticket.owner_id, -1)
     learn(uow, ticket, root_cause, now)
+    # the timeline keeps each resolution whole: a reopening clears the ticket's fields, not its history
     record(uow, ticket, events.TICKET_RESOLVED, ctx.org, now, actor=actor.id,
            detail={"root_cause": root_cause, "suggested_root_cause": ticket.suggested_root_cause,
-                   "outcome": ticket.sla_state})
+                   "outcome": ticket.sla_state, "resolution": text, "customer_message": ticket.customer_message,
+                   "our_fault": our_fault}, our_fault=our_fault)
     if root_cause != ticket.suggested_root_cause:
         spikes.check_spike(uow, code=root_cause, touchpoint=ticket.touchpoint, now=now, org=ctx.org,
                            threshold=ctx.spike_threshold, window_seconds=ctx.spike_window_seconds)
@@ -125,7 +129,7 @@ def reopen(uow: UnitOfWork, ticket: Ticket, now: datetime, *, ctx: Context, acto
            reason: str) -> None:
     """Open a resolved ticket again with a fresh clock (its owner keeps it if still available)."""
     if actor is not None:
-        _check(actor, ticket)
+        check_may_act(actor, ticket)
     if ticket.status != RESOLVED:
         raise TicketConflict("Only a resolved ticket can be reopened.")
     owner = uow.session.get(Assignee, ticket.owner_id)
@@ -144,7 +148,7 @@ def reopen(uow: UnitOfWork, ticket: Ticket, now: datetime, *, ctx: Context, acto
 
 def wait_on_customer(uow: UnitOfWork, ticket: Ticket, now: datetime, *, ctx: Context, actor: User) -> None:
     """Pause the clock while the customer owes an answer (only if TRIAGE_WAITING_PAUSES_CLOCK is on)."""
-    _check(actor, ticket)
+    check_may_act(actor, ticket)
     if not ctx.waiting_pauses_clock:
         raise TicketConflict("Waiting on the customer is not enabled (TRIAGE_WAITING_PAUSES_CLOCK).")
     if ticket.status not in (OPEN, ACKNOWLEDGED):
@@ -167,7 +171,7 @@ def resume(uow: UnitOfWork, ticket: Ticket, now: datetime, *, ctx: Context, acto
            reason: str) -> None:
     """Restart a paused clock: the time left when it paused is what the ticket has now."""
     if actor is not None:
-        _check(actor, ticket)
+        check_may_act(actor, ticket)
     if ticket.status != WAITING:
         raise TicketConflict("The ticket is not waiting on the customer.")
     _shift_paused_clock(ticket, now, ctx)

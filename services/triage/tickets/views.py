@@ -10,10 +10,12 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from sqlalchemy.orm import Session
 
+from services.triage.conversation import service as conversation
 from services.triage.tickets import queries, service
 from services.triage.tickets.models import Ticket
 from services.triage.tickets.schemas import (
     AssignIn,
+    MessageIn,
     ReasonIn,
     ResolveIn,
     TicketDetailOut,
@@ -38,7 +40,7 @@ def load_visible(session: Session, ticket_id: str, *, lock: bool = False) -> Tic
     return ticket
 
 
-def change_ticket(ticket_id: str, action: Callable[[UnitOfWork, Ticket, datetime, User], None]) -> dict[str, Any]:
+def change_ticket(ticket_id: str, action: Callable[[UnitOfWork, Ticket, datetime, User], Any]) -> dict[str, Any]:
     """Apply ``action`` to a visible ticket in one transaction and answer with the ticket after it."""
     user = caller()
     with sessions()() as session:
@@ -100,7 +102,27 @@ def resolve(body: dict[str, Any], ticket_id: str) -> dict[str, Any]:
     """Resolve with a root-cause code and what was done (both required), and optionally a customer message."""
     return change_ticket(ticket_id, lambda s, t, now, u: service.resolve(
         s, t, now, ctx=context(), actor=u, root_cause=body.get("root_cause"), resolution=body.get("resolution"),
-        customer_message=body.get("customer_message")))
+        customer_message=body.get("customer_message"), our_fault=body["our_fault"]))
+
+
+@blp.post("/tickets/<ticket_id>/notes")
+@blp.arguments(MessageIn())
+@blp.response(200, TicketDetailOut)
+@require()
+def add_note(body: dict[str, Any], ticket_id: str) -> dict[str, Any]:
+    """An internal note on the ticket: never in an email, a customer page or an event."""
+    return change_ticket(ticket_id, lambda s, t, now, u: conversation.add_note(
+        s, t, body["body"], now, ctx=context(), actor=u))
+
+
+@blp.post("/tickets/<ticket_id>/replies")
+@blp.arguments(MessageIn())
+@blp.response(200, TicketDetailOut)
+@require()
+def add_reply(body: dict[str, Any], ticket_id: str) -> dict[str, Any]:
+    """A message to the customer: emailed to them and shown on their status page (``ticket.replied``)."""
+    return change_ticket(ticket_id, lambda s, t, now, u: conversation.add_reply(
+        s, t, body["body"], now, ctx=context(), actor=u))
 
 
 @blp.post("/tickets/<ticket_id>/reopen")

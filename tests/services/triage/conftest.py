@@ -3,6 +3,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -10,30 +11,30 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from services.triage.app import Triage
-from services.triage.config import load_settings
+from services.triage.config import TriageSettings, load_settings
 from tests.support import migrate
 
 
+def settings_for(url: str, **overrides: Any) -> TriageSettings:
+    """Triage's settings for a test: the defaults, the database at ``url``, no broker, and ``overrides``."""
+    base = load_settings()
+    return replace(base, common=replace(base.common, kafka_bootstrap="127.0.0.1:1"), database_url=url, **overrides)
+
+
 @pytest.fixture
-def triage(db_url: Any, monkeypatch: pytest.MonkeyPatch) -> Triage:
+def triage(db_url: Any) -> Triage:
     """Triage wired to a fresh migrated SQLite database, assignees synced from the demo org."""
-    monkeypatch.setenv("TRIAGE_DATABASE_URL", db_url("triage"))
-    monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:1")
-    service = Triage(load_settings())
+    service = Triage(settings_for(db_url("triage")))
     service.sync()
     return service
 
 
 @pytest.fixture
-def make_triage(monkeypatch: pytest.MonkeyPatch) -> Callable[..., Triage]:
-    """Build a Triage on a given database URL with extra environment settings."""
+def make_triage() -> Callable[..., Triage]:
+    """Build a Triage on a given database URL with other settings (``TriageSettings`` field names)."""
 
-    def build(url: str, **env: str) -> Triage:
-        monkeypatch.setenv("TRIAGE_DATABASE_URL", url)
-        monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:1")
-        for key, value in env.items():
-            monkeypatch.setenv(key, value)
-        service = Triage(load_settings())
+    def build(url: str, **overrides: Any) -> Triage:
+        service = Triage(settings_for(url, **overrides))
         service.sync()
         return service
 

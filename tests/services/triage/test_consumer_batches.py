@@ -26,7 +26,7 @@ from shared.kafka import ConsumerLoop, RejectedEvent
 from tests.support import migrate
 
 NOW = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
-SPIKES = {"TRIAGE_SPIKE_THRESHOLD": "3", "TRIAGE_SPIKE_WINDOW_SECONDS": "3600"}
+SPIKES = {"spike_threshold": 3, "spike_window_seconds": 3600}
 
 
 def feedback_data(**data: Any) -> dict[str, Any]:

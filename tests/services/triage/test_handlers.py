@@ -68,8 +68,8 @@ def test_members_with_fewest_open_tickets_take_turns(triage: Any) -> None:
 
 
 def test_a_team_with_business_hours_gets_a_due_time_in_working_time(make_triage: Any, db_url: Any) -> None:
-    hours = '{"logistics": {"days": "mon-fri", "start": "09:00", "end": "17:00", "timezone": "UTC"}}'
-    service = make_triage(db_url("triage"), TRIAGE_BUSINESS_HOURS=hours, TRIAGE_SLA_SECONDS="28800")
+    hours = {"logistics": {"days": "mon-fri", "start": "09:00", "end": "17:00", "timezone": "UTC"}}
+    service = make_triage(db_url("triage"), business_hours=hours, sla_seconds=28800)
     ticket = handle(service, feedback_event(survey={"metric": "nps", "score": 4}, touchpoint="delivery",
                                             comment="The parcel is late"))
     assert ticket is not None and ticket.priority == "P2"

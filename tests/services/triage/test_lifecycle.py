@@ -172,7 +172,7 @@ def test_reopen_by_api_and_conflicts(triage: Any) -> None:
 
 def test_waiting_on_the_customer_pauses_the_clock_only_when_enabled(make_triage: Any, db_url: Any,
                                                                    tmp_path: Path) -> None:
-    service = make_triage(db_url("triage"), TRIAGE_WAITING_PAUSES_CLOCK="true")
+    service = make_triage(db_url("triage"), waiting_pauses_clock=True)
     ticket = care_ticket(service)
     due_before = ticket.due_at
     from services.triage.tickets import service as actions
@@ -191,7 +191,7 @@ def test_waiting_on_the_customer_pauses_the_clock_only_when_enabled(make_triage:
     client = service.create_app().test_client()
     off_url = f"sqlite:///{tmp_path / 'off.db'}"
     migrate("triage", off_url)
-    off = make_triage(off_url, TRIAGE_WAITING_PAUSES_CLOCK="false")
+    off = make_triage(off_url, waiting_pauses_clock=False)
     other = care_ticket(off)
     refused = off.create_app().test_client().post(f"/api/v1/tickets/{other.id}/wait", headers=bearer("dev-lead"))
     assert refused.status_code == 409 and "TRIAGE_WAITING_PAUSES_CLOCK" in refused.get_json()["detail"]

@@ -73,7 +73,7 @@ def test_causes_confirmed_on_resolve_teach_the_classifier(triage: Any) -> None:
 
 
 def test_repeated_cause_on_one_touchpoint_raises_one_spike(make_triage: Any, db_url: Any) -> None:
-    service = make_triage(db_url("triage"), TRIAGE_SPIKE_THRESHOLD="3", TRIAGE_SPIKE_WINDOW_SECONDS="3600")
+    service = make_triage(db_url("triage"), spike_threshold=3, spike_window_seconds=3600)
     for i in range(2):
         handle(service, feedback_event(survey={"metric": "nps", "score": 3}, touchpoint="checkout",
                                        comment=f"I was charged twice for order {i}"))
