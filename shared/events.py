@@ -92,6 +92,7 @@ class FeedbackReceivedData(_Lenient):
     submitted_at = fields.AwareDateTime(allow_none=True, default_timezone=UTC)
     metadata = fields.Dict(allow_none=True)
     in_reply_to = fields.String(allow_none=True)
+    status_token = fields.String(allow_none=True)  # of the customer's status page (intake's /status/<token>)
 
 
 class PersonSchema(_Lenient):

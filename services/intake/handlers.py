@@ -22,14 +22,13 @@ from marshmallow import ValidationError
 from sqlalchemy import Table, bindparam, select
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
 
 from services.intake.batch import ItemError
 from services.intake.models import Feedback, Outbox
 from services.intake.schemas import FeedbackIn
 from shared import events, topics
 from shared.db import Writer, Writes
-from shared.outbox import mark_pending, outbox_row
+from shared.outbox import outbox_row
 
 FEEDBACK_TABLE: Table = Feedback.__table__  # type: ignore[assignment]
 OUTBOX_TABLE: Table = Outbox.__table__  # type: ignore[assignment]
@@ -241,17 +240,6 @@ class FeedbackStore:
         return outcomes
 
 
-def store_feedback(session: Session, data: dict[str, Any], *, idempotency_key: str | None,
-                   now: datetime, prepared: Prepared | None = None) -> Accepted:
-    """:func:`store_written` in a session's transaction (the relay is woken once it commits).
-
-    Deprecated: use :meth:`FeedbackStore.store`, the one path of every entry point.
-    """
-    mark_pending(session)
-    return store_written(Writes(session.connection()), data, idempotency_key=idempotency_key, now=now,
-                         prepared=prepared)
-
-
 def _as_dict(messages: Any) -> dict[str, Any]:
     return messages if isinstance(messages, dict) else {"_schema": messages}
 
@@ -275,5 +263,7 @@ def event_data(row: dict[str, Any]) -> dict[str, Any]:
         "submitted_at": row["submitted_at"],
         "metadata": row["extra"],
         "in_reply_to": row["in_reply_to"],
+        # the customer's status page link (notify puts it in the customer's mails)
+        "status_token": row["status_token"],
     }
 

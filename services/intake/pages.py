@@ -57,8 +57,7 @@ def form() -> Any:
     # a double-click sends the same form twice: same page (CSRF token) + same answers = one feedback
     seed = str(form.csrf_token.data) + handlers.request_fingerprint(valid)
     key = "form:" + hashlib.sha256(seed.encode()).hexdigest()
-    with _sessions()() as session, session.begin():
-        accepted = handlers.store_feedback(session, valid, idempotency_key=key, now=datetime.now(UTC))
+    accepted = status.store_of(current_app).store(valid, idempotency_key=key, now=datetime.now(UTC))
     intake_metrics.stored(source="form", duplicate_kind=accepted.duplicate_kind)
     return redirect(url_for("pages.thanks", token=accepted.feedback.status_token), 303)
 

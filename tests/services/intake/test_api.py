@@ -31,6 +31,8 @@ def test_accepted_feedback_is_stored_with_its_event_in_the_outbox(client: Any, i
     assert event.type == "feedback.received" and event.subject == body["id"]
     assert event.data["survey"] == {"metric": "nps", "score": 2}
     assert event.data["customer"]["email"] == "kim@example.org"
+    # notify links the customer's status page in its mails
+    assert body["links"]["status_page"].endswith("/status/" + event.data["status_token"])
 
 
 def test_idempotency_key_returns_the_first_answer_and_stores_nothing_new(client: Any, intake: Any) -> None:
