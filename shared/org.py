@@ -135,6 +135,7 @@ class Org:
     integrations: list[Integration]
     digest: dict[str, Any]
     path: str = ""
+    language: str = "en"  # customers' pages and mails when nothing else says (``language:``, a BCP 47 tag)
 
     def user_by_token(self, token: str) -> User | None:
         """The user holding ``token``, if any."""
@@ -270,6 +271,8 @@ class _OrgSchema(_Strict):
     channels = fields.List(fields.Nested(_ChannelSchema), load_default=list)
     integrations = fields.List(fields.Nested(_IntegrationSchema), load_default=list)
     digest = fields.Nested(_DigestSchema, load_default=lambda: _DigestSchema().load({}))
+    language = fields.String(load_default="en", validate=validate.Regexp(
+        r"^[A-Za-z]{2,3}([_-][A-Za-z0-9]{2,8})*$", error="not a language code like en or bn-BD: {input}"))
 
     @validates_schema
     def _references(self, data: dict[str, Any], **_: Any) -> None:
@@ -318,6 +321,7 @@ class _OrgSchema(_Strict):
                       for c in data["channels"]],
             integrations=[Integration(**i) for i in data["integrations"]],
             digest=dict(data["digest"]),
+            language=data["language"],
         )
 
 
