@@ -89,3 +89,54 @@ def test_employee_logs_in_sees_the_inbox_and_resolves_a_ticket_with_a_root_cause
     assert detail["status"] == "resolved" and detail["root_cause"] == "billing_payment"
     assert detail["resolution"] == "Refunded the duplicate charge and fixed the retry bug"
     assert detail["timeline"][-1]["type"] == "ticket.resolved" and detail["timeline"][-1]["actor"] == "u-raj"
+
+
+def test_a_lead_opens_a_ticket_from_the_inbox_sees_the_customer_and_works_it(stack: Stack, page: Any) -> None:
+    customer = {"id": "cust-4711", "name": "Noor Haddad", "email": "noor@example.com"}
+    earlier = post(stack, {"survey": {"metric": "nps", "score": 9}, "comment": "Quick and friendly last spring",
+                           "customer": {"id": "cust-4711"}})
+    complaint = post(stack, {"survey": {"metric": "nps", "score": 3},
+                             "comment": "Nobody answered my three emails about the warranty", "customer": customer})
+    ticket = wait_for(lambda: ticket_for(stack, complaint), 60, "the complaint's ticket")
+    assert ticket["team"] == "care"
+    assert earlier
+
+    page.goto(f"{stack.triage}/login")
+    page.fill("#token", "dev-lead")
+    page.click("button[type=submit]")
+    page.wait_for_url(re.compile(r"/inbox"))
+    card = page.locator(f"article[data-ticket='{ticket['id']}']")
+    card.locator("h2 a").click()
+    page.wait_for_url(re.compile(rf"/tickets/{ticket['id']}"))
+    assert "Nobody answered my three emails" in page.locator("[data-words]").inner_text()
+    who = page.locator("[data-customer]").inner_text()
+    assert "Noor Haddad" in who and "noor@example.com" in who and "cust-4711" in who
+
+    def history_shown() -> bool:
+        page.reload()
+        return "Quick and friendly last spring" in page.locator("[data-history]").inner_text()
+
+    wait_for(history_shown, 20, "the customer's earlier feedback on the page")
+
+    page.fill("#note", "Warranty desk lost the thread; check the shared mailbox")
+    page.click("text=Add note")
+    page.wait_for_selector("text=Note added (internal).")
+    page.fill("#reply", "Sorry, Noor: we found your emails and are on it today.")
+    page.click("text=Send reply")
+    page.wait_for_selector("text=Sent to the customer.")
+    teammate = "u-ben" if ticket["owner"]["id"] != "u-ben" else "u-ana"
+    page.select_option("#owner", teammate)
+    page.click("button:has-text('Reassign')")
+    page.wait_for_selector("text=Reassigned.")
+    page.screenshot(path=f"{SHOTS}/closeloop-ticket-page.png", full_page=True)
+    thread = page.locator("[data-conversation]").inner_text()
+    assert "Warranty desk lost the thread" in thread and "we found your emails" in thread
+    assert stack_name(teammate) in page.locator("[data-owner]").inner_text()
+
+    detail = http("GET", f"{stack.triage}/api/v1/tickets/{ticket['id']}", token="dev-lead")[1]
+    assert [m["kind"] for m in detail["conversation"]] == ["customer", "note", "reply"]
+    assert detail["owner"]["id"] == teammate
+
+
+def stack_name(user_id: str) -> str:
+    return {"u-ben": "Ben Okafor", "u-ana": "Ana Silva"}[user_id]

@@ -242,19 +242,20 @@ def _timeline(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
             words.append(f"to {_name(detail.get('to'))} (level {detail.get('level')})")
         elif kind == "ticket.resolved":
             code = detail.get("root_cause")
-            words.append(f"cause: {causes[code].label if code in causes else code}")
+            words.append(f"cause: {causes[code].label if code in causes else code};")
             if detail.get("resolution"):
-                words.append(f"— what was done: {detail['resolution']}")
+                words.append(f"what was done: {detail['resolution']};")
             if detail.get("customer_message"):
-                words.append(f"— to the customer: {detail['customer_message']}")
+                words.append(f"to the customer: {detail['customer_message']};")
             if detail.get("our_fault"):
-                words.append("— our fault")
+                words.append("our fault")
         elif kind in ("ticket.reopened", "ticket.resumed") and detail.get("reason"):
-            words.append(f"— {detail['reason']}")
+            words.append(detail["reason"])
         elif kind == "ticket.customer_answered" and detail.get("answer"):
-            words.append({"fixed": "— fixed", "not_fixed": "— not fixed"}.get(detail["answer"], ""))
+            words.append({"fixed": "fixed", "not_fixed": "not fixed"}.get(detail["answer"], ""))
         shown.append({"at": entry["at"], "what": TIMELINE_WORDS.get(kind, kind), "type": kind,
-                      "who": _name(entry["actor"]) if entry["actor"] else None, "words": " ".join(words)})
+                      "who": _name(entry["actor"]) if entry["actor"] else None,
+                      "words": " ".join(words).rstrip(";")})
     return shown
 
 
