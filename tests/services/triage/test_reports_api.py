@@ -59,7 +59,7 @@ def test_dashboard_page_needs_a_leader_and_shows_the_charts(client: Any) -> None
     assert page.status_code == 200
     assert html.count("<svg") == 5 and "cdn" not in html.lower() and "<script" not in html
     assert 'data-kpi="within_sla">75.0%' in html and 'data-kpi="breached_open">1<' in html
-    assert "/api/v1/tickets/" in html  # breached and at-risk tickets link to themselves
+    assert 'href="/tickets/' in html and "/api/v1/tickets/" not in html  # to their ticket pages, not JSON
     bad = client.get("/dashboard?from=soon&period=12")
     assert bad.status_code == 422 and "period" in bad.get_data(as_text=True)
 
