@@ -25,7 +25,7 @@ from services.triage.routing.models import Assignee
 from services.triage.sla import service as sla
 from services.triage.tickets import queries
 from services.triage.tickets import service as actions
-from services.triage.tickets.models import ACKNOWLEDGED, OPEN, RESOLVED, Feedback, Ticket
+from services.triage.tickets.models import ACKNOWLEDGED, OPEN, RESOLVED, WAITING, Feedback, Ticket
 from services.triage.unit_of_work import UnitOfWork
 from services.triage.web import now
 from shared.auth import current_user, org, require
@@ -218,6 +218,10 @@ TIMELINE_WORDS = {
 }
 
 
+# what happens without an employee only when the customer writes
+CUSTOMER_DOES = ("ticket.reopened", "ticket.customer_answered", "ticket.resumed")
+
+
 def _name(user_id: str | None) -> str:
     if not user_id:
         return "Closeloop"
@@ -253,8 +257,8 @@ def _timeline(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
             words.append(detail["reason"])
         elif kind == "ticket.customer_answered" and detail.get("answer"):
             words.append({"fixed": "fixed", "not_fixed": "not fixed"}.get(detail["answer"], ""))
-        shown.append({"at": entry["at"], "what": TIMELINE_WORDS.get(kind, kind), "type": kind,
-                      "who": _name(entry["actor"]) if entry["actor"] else None,
+        who = _name(entry["actor"]) if entry["actor"] else ("the customer" if kind in CUSTOMER_DOES else None)
+        shown.append({"at": entry["at"], "what": TIMELINE_WORDS.get(kind, kind), "type": kind, "who": who,
                       "words": " ".join(words).rstrip(";")})
     return shown
 
@@ -294,6 +298,7 @@ def ticket_page(ticket_id: str) -> Any:
             "note": allowed,
             "wait": allowed and ctx.waiting_pauses_clock and ticket.status in (OPEN, ACKNOWLEDGED)
             and ticket.sla_state != sla.BREACHED,
+            "resume": allowed and ticket.status == WAITING,
             "resolve": allowed and ticket.status != RESOLVED,
             "reopen": allowed and ticket.status == RESOLVED,
         }
@@ -359,6 +364,14 @@ def ticket_wait(ticket_id: str) -> Response:
     """Pause the clock until the customer answers."""
     return _post(ticket_id, AcknowledgeForm(), lambda s, t, now, ctx, u: actions.wait_on_customer(
         s, t, now, ctx=ctx, actor=u), "Waiting on the customer; the clock is paused.")
+
+
+@bp.post("/tickets/<ticket_id>/resume")
+@require(page=True)
+def ticket_resume(ticket_id: str) -> Response:
+    """Restart a paused clock with the time that was left."""
+    return _post(ticket_id, AcknowledgeForm(), lambda s, t, now, ctx, u: actions.resume(
+        s, t, now, ctx=ctx, actor=u, reason="resumed"), "The clock runs again.")
 
 
 @bp.post("/tickets/<ticket_id>/resolve")

@@ -146,3 +146,23 @@ def test_an_employee_sees_mine_and_my_team_but_not_all(triage: Any) -> None:
     assert ticket.id in page and ">All<" not in page
     assert ticket.id in employee.get("/inbox?scope=all").get_data(as_text=True)  # falls back to their own view
     assert ">All<" in logged_in(triage, "dev-ceo").get("/inbox").get_data(as_text=True)
+
+
+def test_waiting_resuming_and_the_customers_reopening_on_the_page(make_triage: Any, db_url: Any) -> None:
+    service = make_triage(db_url("triage"), waiting_pauses_clock=True)
+    ticket = maya_ticket(service)
+    owner = logged_in(service, token_of(service, ticket.owner_id))
+    page = owner.get(f"/tickets/{ticket.id}").get_data(as_text=True)
+    assert "Wait on the customer" in page and "Resume the clock" not in page
+    owner.post(f"/tickets/{ticket.id}/wait", data={"csrf_token": csrf(page)})
+    page = owner.get(f"/tickets/{ticket.id}").get_data(as_text=True)
+    assert "clock paused" in page and "Resume the clock" in page and "Wait on the customer" not in page
+    owner.post(f"/tickets/{ticket.id}/resume", data={"csrf_token": csrf(page)})
+    page = owner.get(f"/tickets/{ticket.id}").get_data(as_text=True)
+    assert "The clock runs again." in page and "Clock resumed" in page
+    owner.post(f"/tickets/{ticket.id}/resolve", data={"csrf_token": csrf(page), "root_cause": "slow_response",
+                                                      "resolution": "Answered"})
+    customer_writes(service, ticket.id, source="follow_up", answer="not_fixed", comment="Still <b>nothing</b>")
+    page = owner.get(f"/tickets/{ticket.id}").get_data(as_text=True)
+    assert "<b>Reopened</b> by the customer: Still &lt;b&gt;nothing&lt;/b&gt;" in page
+    assert "cause: Slow response; what was done: Answered" in page  # the earlier resolution stays
