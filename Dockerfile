@@ -8,7 +8,8 @@ COPY requirements.txt pyproject.toml ./
 RUN python -m venv /opt/closeloop && /opt/closeloop/bin/pip install -r requirements.txt
 COPY shared ./shared
 COPY services ./services
-RUN /opt/closeloop/bin/pip install --no-deps .
+# the language catalogs (.po) are compiled here; the image's files are read-only at run time
+RUN /opt/closeloop/bin/python -m shared.i18n compile --force && /opt/closeloop/bin/pip install --no-deps .
 
 FROM python:3.11-slim
 RUN groupadd --gid 10001 closeloop && useradd --uid 10001 --gid 10001 --no-create-home --shell /usr/sbin/nologin closeloop

@@ -4,20 +4,31 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test test-fast lint bench lock clean help
+.PHONY: run test test-fast lint bench lock clean help catalogs
 
 help:
 	@echo "make run    start the broker and the three services (Ctrl-C stops everything)"
 	@echo "make test   install what the tests need and run the whole suite"
 	@echo "make bench  measure throughput, latency and memory, and print the report"
 	@echo "make lint   ruff and mypy"
+	@echo "make catalogs  collect the customer pages' words into the language catalogs and compile them"
 
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements-dev.txt
 	$(PY) -m pip install --quiet --no-deps -e .
+	$(PY) -m shared.i18n compile
 	@touch $(STAMP)
+
+# the customer pages' words: read the code and templates into messages.pot, bring every
+# language's messages.po up to date (new words come in empty), compile them
+catalogs: $(STAMP)
+	$(VENV)/bin/pybabel extract -F services/intake/translations/babel.cfg -k lazy_gettext --no-location \
+	  --sort-output --project=closeloop --copyright-holder=closeloop -o services/intake/translations/messages.pot .
+	$(VENV)/bin/pybabel update -i services/intake/translations/messages.pot -d services/intake/translations \
+	  --no-fuzzy-matching
+	$(PY) -m shared.i18n compile
 
 run: $(STAMP)
 	$(PY) tools/dev.py

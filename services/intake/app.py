@@ -56,6 +56,7 @@ class Intake:
         app.extensions["closeloop_sessions"] = self.sessions
         app.extensions["closeloop_store"] = self.store
         app.extensions["closeloop_settings"] = self.settings
+        pages.install_languages(app, self.org)  # the customer pages in the customer's language
         install_rate_limit(app, rate=self.settings.rate_limit, storage=self.settings.rate_limit_storage)
         rest.register_blueprint(api.blp)
         app.register_blueprint(pages.bp)

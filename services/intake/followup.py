@@ -19,13 +19,16 @@ from datetime import UTC, datetime
 from typing import Any
 
 from flask import Blueprint, current_app, render_template, request, url_for
+from flask_babel import gettext as _
 from marshmallow import ValidationError
 
 from services.intake import metrics as intake_metrics
 from services.intake import status
 from services.intake.forms import FollowUpAnswerForm
 from services.intake.models import Feedback, TicketHistory
+from services.intake.pages import speak_to
 from services.intake.schemas import MAX_COMMENT
+from shared import i18n
 from shared.links import ANSWERS, BadLink, ExpiredLink, read_follow_up_token
 
 bp = Blueprint("follow_up", __name__)
@@ -90,6 +93,8 @@ def answer() -> Any:
     with current_app.extensions["closeloop_sessions"]() as session:
         state, original = _state(session, link)
         status_url = _status_url(original)
+        if original is not None:
+            speak_to(original)
     if state == UNKNOWN:
         return _bad_link()
     if state == STALE:
@@ -115,6 +120,8 @@ def record() -> Any:
     with current_app.extensions["closeloop_sessions"]() as session:
         state, original = _state(session, link)
         status_url = _status_url(original)
+        if original is not None:
+            speak_to(original)
         if state == UNKNOWN:
             return _bad_link()
         if state == STALE:
@@ -122,13 +129,14 @@ def record() -> Any:
         error, code = None, 422
         if not form.validate_on_submit():  # only the CSRF token can fail here
             intake_metrics.rejected("csrf")
-            error, code = "This page was open too long. Nothing was saved: please choose again.", 400
+            error, code = _("This page was open too long. Nothing was saved: please choose again."), 400
         elif chosen is None:
-            error = "Choose one of the two answers."
+            error = _("Choose one of the two answers.")
         elif len(text) > MAX_COMMENT:
-            error = "Please keep it under 10,000 characters."
+            error = _("Please keep it under %(count)s characters.",
+                      count=i18n.format_number(MAX_COMMENT, i18n.current_locale()))
         elif state == PENDING:
-            error, code = "We are still catching up with this ticket. Please try again in a minute.", 409
+            error, code = _("We are still catching up with this ticket. Please try again in a minute."), 409
         if error is None:
             assert chosen is not None
             try:

@@ -9,18 +9,23 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, StringField, TextAreaField
 
+from services.intake.schemas import MAX_COMMENT
+from shared import i18n
+
 TOUCHPOINTS = (
-    ("", "Choose one (optional)"),
-    ("checkout", "Buying / checkout"),
-    ("delivery", "Delivery"),
-    ("installation", "Installation / setup"),
-    ("billing", "Billing and payment"),
-    ("support", "Customer support"),
-    ("website", "Website or app"),
-    ("other", "Something else"),
+    ("", lazy_gettext("Choose one (optional)")),
+    ("checkout", lazy_gettext("Buying / checkout")),
+    ("delivery", lazy_gettext("Delivery")),
+    ("installation", lazy_gettext("Installation / setup")),
+    ("billing", lazy_gettext("Billing and payment")),
+    ("support", lazy_gettext("Customer support")),
+    ("website", lazy_gettext("Website or app")),
+    ("other", lazy_gettext("Something else")),
 )
 
 # schema error keys → the form field that shows them
@@ -35,6 +40,7 @@ class FeedbackForm(FlaskForm):
     comment = TextAreaField()
     email = StringField()
     touchpoint = StringField()
+    timezone = HiddenField()  # the browser's IANA timezone, filled in by the page's script
     website = StringField()  # honeypot
 
 
@@ -74,6 +80,10 @@ def feedback_from_form(form: FeedbackForm, *, locale: str | None) -> dict[str, A
         data["touchpoint"] = touchpoint
     if locale:
         data["locale"] = locale
+    timezone = (form.timezone.data or "").strip()
+    if i18n.zone(timezone) is not None:
+        # the customer's dates are written in it (status page, mails); a wrong value is ignored
+        data["metadata"] = {"timezone": timezone}
     return data
 
 
@@ -81,7 +91,7 @@ def form_errors(form: FeedbackForm, messages: dict[str, Any]) -> dict[str, str]:
     """Schema errors as one sentence per form field, plus a topic that is not one of ours."""
     errors: dict[str, str] = {}
     if (form.touchpoint.data or "") not in dict(TOUCHPOINTS):
-        errors["touchpoint"] = "Choose one of the listed topics."
+        errors["touchpoint"] = _("Choose one of the listed topics.")
     for key, value in messages.items():
         field = FIELD_OF.get(key, "form")
         errors.setdefault(field, _sentence(key, value))
@@ -90,15 +100,12 @@ def form_errors(form: FeedbackForm, messages: dict[str, Any]) -> dict[str, str]:
 
 def _sentence(key: str, value: Any) -> str:
     if key == "survey":
-        return "Pick a score from 0 to 10."
+        return _("Pick a score from 0 to 10.")
     if key == "customer":
-        return "That does not look like an email address."
+        return _("That does not look like an email address.")
     if key == "_schema":
-        return "Pick a score or write a few words, so we know what to look at."
+        return _("Pick a score or write a few words, so we know what to look at.")
     if key == "comment":
-        return "Please keep it under 10,000 characters."
-    while isinstance(value, dict):
-        value = next(iter(value.values()), "")
-    if isinstance(value, list):
-        value = value[0] if value else ""
-    return str(value).capitalize() or "Please check this field."
+        return _("Please keep it under %(count)s characters.",
+                 count=i18n.format_number(MAX_COMMENT, i18n.current_locale()))
+    return _("Please check this field.")

@@ -28,6 +28,7 @@ from services.intake.models import Feedback, Outbox
 from services.intake.schemas import FeedbackIn
 from shared import events, topics
 from shared.db import Writer, Writes
+from shared.language import language_of
 from shared.outbox import outbox_row
 
 FEEDBACK_TABLE: Table = Feedback.__table__  # type: ignore[assignment]
@@ -134,6 +135,7 @@ def prepare_feedback(data: dict[str, Any], *, idempotency_key: str | None, now: 
         "touchpoint": data.get("touchpoint"),
         "product": data.get("product"),
         "locale": data.get("locale"),
+        "language": language_of(data["comment"], data.get("locale")) if data.get("comment") else None,
         "external_id": data.get("external_id"),
         "submitted_at": data.get("submitted_at"),
         "extra": data.get("metadata"),

@@ -34,6 +34,8 @@ class Feedback(Base):
     touchpoint: Mapped[str | None] = mapped_column(String(100))
     product: Mapped[str | None] = mapped_column(String(200))
     locale: Mapped[str | None] = mapped_column(String(35))
+    # the language of ``comment`` as read (ISO 639-1, ``bn``), whatever ``locale`` the sender gave
+    language: Mapped[str | None] = mapped_column(String(8))
     external_id: Mapped[str | None] = mapped_column(String(200))
     submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     extra: Mapped[dict[str, Any] | None] = mapped_column("metadata", JSON)

@@ -54,7 +54,8 @@ def test_the_status_follows_the_ticket_from_owner_to_what_was_done(client: Any, 
     consume(intake, ticket_event(feedback_id, events.TICKET_CREATED, NOW))
     page = client.get(status_path).get_data(as_text=True)
     assert "Owned by Logistics" in page and "Tom is looking after it" in page and "Baker" not in page
-    assert re.search(r'<time datetime="2026-05-05T09:00:00\+00:00">05 May 2026, 09:00 UTC</time>', page)
+    # written by Babel in the page's language, naming the timezone (UTC: the API gave none)
+    assert '<time datetime="2026-05-05T09:00:00+00:00">May 5, 2026, 9:00\u202fAM (UTC)</time>' in page
     api = client.get(f"/api/v1/feedback/{feedback_id}", headers=CEO).get_json()
     assert api["status"] == "ticket_open" and api["ticket"]["team"] == "Logistics"
 
