@@ -16,7 +16,7 @@ from services.intake import metrics as intake_metrics
 from services.intake.batch import NDJSON_TYPES, BatchError, parse_batch
 from services.intake.models import Feedback
 from services.intake.schemas import BATCH_EXAMPLE, FEEDBACK_EXAMPLE, AcceptedOut, BatchOut, FeedbackIn, FeedbackOut
-from shared.auth import require
+from shared.auth import bearer_token, org, require
 from shared.metrics import child
 from shared.problems import Problem
 
@@ -85,6 +85,30 @@ def links_for(feedback: handlers.Receipt) -> dict[str, str]:
             "status_page": base + status_page.replace(_SLOT, feedback.status_token)}
 
 
+def integration_caller() -> bool:
+    """Whether the request carries the token of an integration from the org file (a survey tool, an importer)."""
+    token = bearer_token()
+    return token is not None and org().integration_by_token(token) is not None
+
+
+def refuse_answers_from_strangers(data: dict[str, Any]) -> None:
+    """Refuse (403, naming each field) what only an integration may send: follow-ups, answers on a ticket.
+
+    Anyone could otherwise reopen or close any resolved ticket whose id they learnt. Customers
+    answer through the signed links and pages intake gives them, which store these themselves.
+    """
+    errors: dict[str, Any] = {}
+    if data.get("source") == "follow_up":
+        errors["source"] = ["follow_up needs an integration token"]
+    if data.get("in_reply_to") is not None:
+        errors["in_reply_to"] = ["answering a ticket needs an integration token"]
+    if isinstance(data.get("metadata"), dict) and "answer" in data["metadata"]:
+        errors["metadata"] = {"answer": ["an answer on a ticket needs an integration token"]}
+    if errors:
+        raise Problem(403, "Forbidden", "Only an integration may send this; send its token as "
+                      "'Authorization: Bearer <token>'.", errors=errors)
+
+
 def submit(data: dict[str, Any], idempotency_key: str | None) -> tuple[handlers.Accepted, dict[str, Any]]:
     """Store one feedback (or find the one it repeats) and build the client's answer."""
     if idempotency_key is not None and not 1 <= len(idempotency_key) <= 200:
@@ -143,6 +167,7 @@ class FeedbackCollection(MethodView):
     @blp.response(202, AcceptedOut, example={"id": "3f1c0b7e-8a52-4a51-9b53-0c8f2b1d9e10", "status": "received",
                                              "links": {"self": "https://intake.example.com/api/v1/feedback/3f1c…",
                                                        "status_page": "https://intake.example.com/status/…"}})
+    @blp.alt_response(403, description="follow_up, in_reply_to or metadata.answer without an integration token")
     @blp.alt_response(409, description="The Idempotency-Key was used with a different body")
     @blp.alt_response(413, description="The body is larger than 1 MiB")
     @blp.alt_response(415, description="The body is not application/json")
@@ -154,8 +179,11 @@ class FeedbackCollection(MethodView):
         after. A repeated ``Idempotency-Key`` with the same body, or a repeated
         ``(source, external_id)``, returns the first answer (``status: duplicate``) and
         stores nothing new. Bad input gets ``application/problem+json`` whose ``errors``
-        names each bad field.
+        names each bad field. ``source: follow_up``, ``in_reply_to`` and ``metadata.answer``
+        need an integration token.
         """
+        if not integration_caller():
+            refuse_answers_from_strangers(data)
         _, body = submit(data, request.headers.get("Idempotency-Key"))
         # already in AcceptedOut's shape: encoded here, not dumped through the schema and jsonify
         # again (the decorator above still documents it); that was 4 % of a submission's CPU time
@@ -178,6 +206,8 @@ class FeedbackBatch(MethodView):
         },
     })
     @blp.response(200, BatchOut)
+    @blp.alt_response(401, description="No integration token, or an unknown one")
+    @blp.alt_response(403, description="A token that is not an integration's")
     @blp.alt_response(413, description="More than 1,000 items, or a body over 16 MiB")
     @blp.alt_response(415, description="The body is neither JSON nor NDJSON")
     @blp.alt_response(429, description="Too many requests from this address; see Retry-After")
@@ -186,8 +216,18 @@ class FeedbackBatch(MethodView):
 
         Each item is validated and stored on its own: valid items are stored even when others
         are bad, and no item is ever half-stored. The answer lists, per item in order, its
-        id (``received`` or ``duplicate``) or its ``errors``.
+        id (``received`` or ``duplicate``) or its ``errors``. Batches need an integration token.
         """
+        token = bearer_token()
+        if token is None:
+            raise Problem(401, "Unauthorized",
+                          "Batches need an integration token: send 'Authorization: Bearer <token>'.",
+                          errors={"Authorization": ["an integration token is required"]})
+        if not integration_caller():
+            known = org().user_by_token(token) is not None
+            raise Problem(403 if known else 401, "Forbidden" if known else "Unauthorized",
+                          "Batches need an integration token.",
+                          errors={"Authorization": ["not an integration's token" if known else "unknown token"]})
         settings = current_app.extensions["closeloop_settings"]
         try:
             body = request.get_data()

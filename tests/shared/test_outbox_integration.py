@@ -121,7 +121,8 @@ def test_rows_stored_through_a_session_wake_the_relay_for_a_full_sweep_at_once(i
     intake.relay.handoff_grace = 30.0  # were the batch left to the grace sweep, it would wait 30 s
     client = intake.create_app().test_client()
     with relay_running(intake):
-        answer = client.post("/api/v1/feedback/batch", json=[{"rating": 2, "comment": "slow"}, {"rating": 5}])
+        answer = client.post("/api/v1/feedback/batch", json=[{"rating": 2, "comment": "slow"}, {"rating": 5}],
+                             headers={"Authorization": "Bearer dev-integration-token"})
         assert answer.status_code == 200
         ids = [item["id"] for item in answer.get_json()["items"]]
         assert wait_until_published(intake.sessions, Outbox, timeout=10), "the batch waited for the grace sweep"

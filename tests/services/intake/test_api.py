@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
 from sqlalchemy import func, select
 
 from services.intake.models import Feedback, Outbox
@@ -150,3 +151,26 @@ def test_links_name_the_host_and_prefix_the_request_came_through_or_the_public_u
     answer = public.post("/api/v1/feedback", json=NEGATIVE).get_json()
     assert answer["links"]["self"] == f"https://feedback.example.com/api/v1/feedback/{answer['id']}"
     assert answer["links"]["status_page"].startswith("https://feedback.example.com/status/")
+
+
+INTEGRATION = {"Authorization": "Bearer dev-integration-token"}
+TICKET = "5b0e9b52-3f0a-4d2c-9a57-2f1d8c6e7a10"
+
+
+@pytest.mark.parametrize("headers", [{}, {"Authorization": "Bearer dev-ceo"}, {"Authorization": "Bearer made-up"}])
+def test_only_an_integration_may_answer_on_a_ticket(client: Any, intake: Any, headers: dict[str, str]) -> None:
+    """An anonymous (or employee's) follow-up must not reopen or close a resolved ticket whose id leaked."""
+    forged = {"source": "follow_up", "in_reply_to": TICKET, "metadata": {"answer": "not_fixed"}}
+    response = client.post("/api/v1/feedback", json=forged, headers=headers)
+    assert response.status_code == 403 and response.mimetype == "application/problem+json"
+    assert response.get_json()["errors"] == {
+        "source": ["follow_up needs an integration token"],
+        "in_reply_to": ["answering a ticket needs an integration token"],
+        "metadata": {"answer": ["an answer on a ticket needs an integration token"]}}
+    reply = client.post("/api/v1/feedback", json={"comment": "still broken", "in_reply_to": TICKET}, headers=headers)
+    assert reply.status_code == 403 and set(reply.get_json()["errors"]) == {"in_reply_to"}
+    answer = client.post("/api/v1/feedback", json={"comment": "ok", "metadata": {"answer": "fixed"}}, headers=headers)
+    assert answer.status_code == 403 and set(answer.get_json()["errors"]) == {"metadata"}
+    assert count(intake, Feedback) == 0 and count(intake, Outbox) == 0
+    assert client.post("/api/v1/feedback", json=forged, headers=INTEGRATION).status_code == 202
+    assert count(intake, Feedback) == 1

@@ -5,12 +5,14 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 
 from services.intake.models import Feedback, Outbox
 from tests.services.intake.conftest import count
 
 CEO = {"Authorization": "Bearer dev-ceo"}
+INTEGRATION_TOKEN = "dev-integration-token"
 MIXED = [
     {"source": "review", "rating": 2, "comment": "Slow support", "external_id": "rv-1"},
     {"source": "review", "rating": 9, "external_id": "rv-2"},
@@ -20,6 +22,27 @@ MIXED = [
     {"source": "review", "rating": 5, "external_id": "rv-1"},
     {"source": "review", "rating": 5, "comment": "ডেলিভারি দ্রুত ছিল 😊", "external_id": "rv-3"},
 ]
+
+
+@pytest.fixture
+def client(intake: Any) -> Any:
+    """A client of an integration (batches need its token)."""
+    app = intake.create_app()
+    app.config["TESTING"] = True
+    integration = app.test_client()
+    integration.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {INTEGRATION_TOKEN}"
+    return integration
+
+
+@pytest.mark.parametrize(("token", "status"), [(None, 401), ("made-up", 401), ("dev-ceo", 403)])
+def test_a_batch_needs_an_integration_token(intake: Any, token: str | None, status: int) -> None:
+    """One anonymous request must not store a thousand items at the cost of one hit of the rate limit."""
+    stranger = intake.create_app().test_client()
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    response = stranger.post("/api/v1/feedback/batch", json=MIXED, headers=headers)
+    assert response.status_code == status and response.mimetype == "application/problem+json"
+    assert "Authorization" in response.get_json()["errors"]
+    assert count(intake, Feedback) == 0 and count(intake, Outbox) == 0
 
 
 def test_mixed_batch_stores_the_good_items_and_names_each_bad_field(client: Any, intake: Any) -> None:

@@ -33,7 +33,8 @@ def test_feedback_accepted_while_the_broker_is_down_is_published_once_it_returns
             answer = client.post("/api/v1/feedback", json={"survey": {"metric": "nps", "score": i}})
             assert answer.status_code == 202
             ids.append(answer.get_json()["id"])
-        batch = client.post("/api/v1/feedback/batch", json=[{"comment": f"batch {i}"} for i in range(5)])
+        batch = client.post("/api/v1/feedback/batch", json=[{"comment": f"batch {i}"} for i in range(5)],
+                            headers={"Authorization": "Bearer dev-integration-token"})
         ids += [item["id"] for item in batch.get_json()["items"]]
         form = client.post("/", data={"score": "2", "comment": "form while Kafka is down",
                                       "csrf_token": csrf_token(client)})

@@ -13,6 +13,7 @@ from shared.events import SOURCES, decode_event
 from tests.services.intake.conftest import count
 
 CEO = {"Authorization": "Bearer dev-ceo"}
+INTEGRATION = {"Authorization": "Bearer dev-integration-token"}
 
 KINDS = {
     "nps": {"source": "survey", "survey": {"metric": "nps", "score": 0}},
@@ -62,16 +63,19 @@ def test_submitted_at_keeps_the_instant(client: Any, intake: Any) -> None:
 @pytest.mark.parametrize("source", SOURCES)
 def test_every_source_is_accepted(client: Any, intake: Any, source: str) -> None:
     body: dict[str, Any] = {"source": source, "comment": f"via {source}"}
-    if source == "follow_up":
+    headers = {}
+    if source == "follow_up":  # an integration's (a survey tool's) answer on a ticket
         body["in_reply_to"] = "t-1"
-    assert client.post("/api/v1/feedback", json=body).status_code == 202
+        headers = INTEGRATION
+    assert client.post("/api/v1/feedback", json=body, headers=headers).status_code == 202
     assert count(intake, Outbox) == 1
 
 
 def test_a_follow_up_answer_needs_no_score_or_comment(client: Any) -> None:
     body = {"source": "follow_up", "in_reply_to": "t-1", "metadata": {"answer": "not_fixed"}}
-    assert client.post("/api/v1/feedback", json=body).status_code == 202
-    other = client.post("/api/v1/feedback", json={"source": "form", "metadata": {"answer": "not_fixed"}})
+    assert client.post("/api/v1/feedback", json=body, headers=INTEGRATION).status_code == 202
+    other = client.post("/api/v1/feedback", json={"source": "form", "metadata": {"answer": "not_fixed"}},
+                        headers=INTEGRATION)
     assert other.status_code == 422
 
 

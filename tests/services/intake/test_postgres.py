@@ -62,6 +62,7 @@ def test_a_mixed_batch_keeps_exactly_the_good_items(pg_intake: Intake) -> None:
     client = pg_intake.create_app().test_client()
     items = [{"comment": "ok 1"}, {"rating": 0}, {"comment": "ok 2", "external_id": "e", "source": "chat"},
              {"comment": "dup", "external_id": "e", "source": "chat"}, {"comment": "বাংলা 😊"}]
-    body = client.post("/api/v1/feedback/batch", json=items).get_json()
+    body = client.post("/api/v1/feedback/batch", json=items,
+                       headers={"Authorization": "Bearer dev-integration-token"}).get_json()
     assert [i["status"] for i in body["items"]] == ["received", "rejected", "received", "duplicate", "received"]
     assert count(pg_intake, Feedback) == 3 and count(pg_intake, Outbox) == 3
