@@ -10,7 +10,8 @@ folder has a catalog; adding a folder adds a language.
 Everything but :func:`install` is plain Babel and Jinja, so code with no Flask request (notify's
 mails) speaks the customer's language the same way::
 
-    words = i18n.messages(FOLDER, [feedback_locale], default=org.language, timezone=tz)
+    words = i18n.messages([i18n.SHARED_TRANSLATIONS, FOLDER], [feedback_locale], default=org.language,
+                          timezone=tz)
     words.gettext("Hello %(name)s", name=name); words.when(due_at); words.duration(14400)
 
 :func:`install` wires Flask-Babel into an app: each request's language is the first of the
@@ -262,12 +263,14 @@ class Messages:
 
 def messages(folders: str | Path | Sequence[str | Path], candidates: Iterable[str | None], *,
              default: str = DEFAULT_LANGUAGE, timezone: str | None = None) -> Messages:
-    """The :class:`Messages` of the first candidate language ``folders`` have a catalog for, else
-    ``default``'s (e.g. ``messages(FOLDER, [feedback.locale], default=org.language, timezone=tz)``)."""
+    """The :class:`Messages` of the first candidate language the LAST of ``folders`` (the caller's own
+    catalog; earlier ones, e.g. :data:`SHARED_TRANSLATIONS`, only add words) has a catalog for, else
+    ``default``'s, else English: ``messages([SHARED_TRANSLATIONS, FOLDER], [feedback.locale],
+    default=org.language, timezone=tz)``."""
     paths = [folders] if isinstance(folders, str | Path) else list(folders)
     for path in paths:
         ensure_compiled(path)
-    locale = negotiate(candidates, languages(*paths), default)
+    locale = negotiate(candidates, languages(paths[-1]), default)
     return Messages(locale, translations(paths, locale), timezone if zone(timezone) else None)
 
 
@@ -286,6 +289,9 @@ def jinja_i18n(env: Any, words: Messages) -> Any:
 def install(app: Any, folders: Sequence[str | Path], *, default: Callable[[], str | None] | str | None = None) -> None:
     """Give ``app`` Flask-Babel with the catalogs of ``folders`` (compiled now if stale).
 
+    The languages offered are those of the LAST folder, the app's own catalog (earlier ones, e.g.
+    :data:`SHARED_TRANSLATIONS`, only add words): staff pages with only an English catalog stay
+    English whatever the browser says, and a team adds its language by adding a folder there.
     ``default`` is the org's language (or a function returning it) when nothing else decides.
     Pages tied to a feedback call :func:`use` with its ``locale`` and timezone before rendering.
     """
@@ -295,7 +301,7 @@ def install(app: Any, folders: Sequence[str | Path], *, default: Callable[[], st
     paths = [Path(p).resolve() for p in folders]
     for path in paths:
         ensure_compiled(path)
-    available = languages(*paths)
+    available = languages(paths[-1])
 
     def fallback() -> str | None:
         return default() if callable(default) else default

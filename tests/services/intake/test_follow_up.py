@@ -201,3 +201,22 @@ def test_the_answer_shows_on_the_status_page(client: Any, intake: Any) -> None:
         token = session.get(Feedback, feedback_id).status_token
     status_page = client.get(f"/status/{token}").get_data(as_text=True)
     assert "You told us it is not fixed" in status_page and "The box is still wet" in status_page
+
+
+def test_the_answer_pages_speak_the_feedbacks_language_whatever_the_browser_says(client: Any, intake: Any) -> None:
+    body = {"survey": {"metric": "nps", "score": 2}, "comment": "পার্সেল ভেজা ছিল", "touchpoint": "delivery",
+            "customer": {"email": "rina@example.org"}, "locale": "bn-BD"}
+    feedback_id = client.post("/api/v1/feedback", json=body).get_json()["id"]
+    consume(intake, ticket_event(feedback_id, events.TICKET_CREATED, NOW))
+    resolution_id = resolve(intake, feedback_id, NOW + timedelta(hours=2))
+    english = {"Accept-Language": "en-GB,en;q=0.9"}
+    page = client.get(link(feedback_id, "not_fixed", resolution_id), headers=english).get_data(as_text=True)
+    assert '<html lang="bn-BD">' in page and "সমস্যাটির সমাধান হয়েছে কি?" in page and "Did this fix it?" not in page
+    assert "না, সমাধান হয়নি" in page and "আমার উত্তর পাঠান" in page
+    wrong = client.post("/follow-up", data={**form_of(page), "answer": "maybe"}, headers=english)
+    assert wrong.status_code == 422 and "দুটি উত্তরের একটি বেছে নিন।" in wrong.get_data(as_text=True)
+    done = client.post("/follow-up", data={**form_of(page), "answer": "not_fixed"}, headers=english)
+    assert "জানানোর জন্য ধন্যবাদ: এখনও সমাধান না হওয়ায় আমরা দুঃখিত" in done.get_data(as_text=True)
+    # a forged link belongs to nobody: the browser's language
+    bad = client.get("/follow-up?token=forged", headers={"Accept-Language": "bn"})
+    assert bad.status_code == 400 and "এই লিংকটি কাজ করছে না" in bad.get_data(as_text=True)

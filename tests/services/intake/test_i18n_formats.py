@@ -124,3 +124,15 @@ def test_catalogs_missing_their_compiled_files_are_compiled_on_first_use(tmp_pat
     assert words.gettext("Send") == "পাঠান"
     assert sorted(p.parent.parent.name for p in folder.glob("*/LC_MESSAGES/messages.mo")) == ["bn", "en"]
     assert i18n.compile_catalogs(folder) == []  # up to date: nothing rewritten
+
+
+def test_only_the_callers_own_catalogs_decide_the_language(tmp_path: Path) -> None:
+    """Staff pages with only an English catalog stay English for a Bengali browser, even though the
+    shared catalog (root causes) has Bengali; adding a ``bn`` folder of their own adds Bengali."""
+    staff = tmp_path / "staff"
+    shutil.copytree(TRANSLATIONS / "en", staff / "en", ignore=shutil.ignore_patterns("*.mo"))
+    words = i18n.messages([i18n.SHARED_TRANSLATIONS, staff], ["bn-BD"], default="bn")
+    assert words.locale == "en" and words.gettext("Delivery and logistics") == "Delivery and logistics"
+    shutil.copytree(TRANSLATIONS / "bn", staff / "bn", ignore=shutil.ignore_patterns("*.mo"))
+    words = i18n.messages([i18n.SHARED_TRANSLATIONS, staff], ["bn-BD"])
+    assert words.locale == "bn_BD" and words.gettext("Delivery and logistics") == "ডেলিভারি ও পরিবহন"
