@@ -274,13 +274,31 @@ def messages(folders: str | Path | Sequence[str | Path], candidates: Iterable[st
     return Messages(locale, translations(paths, locale), timezone if zone(timezone) else None)
 
 
-def jinja_i18n(env: Any, words: Messages) -> Any:
-    """A Jinja environment like ``env`` that speaks ``words``' language: ``_()``, ``ngettext()`` and the
-    ``when``/``duration``/``number`` filters (for templates outside Flask, e.g. mails)."""
-    overlay = env.overlay()
+def jinja_i18n(env: Any) -> Any:
+    """A Jinja environment like ``env`` whose templates speak the language of the :class:`Messages`
+    each render is given as ``words``: ``_()``, ``gettext()``, ``ngettext()`` (arguments autoescaped)
+    and the ``when``/``duration``/``number`` filters. Made once (it is thread-safe), used for every
+    language: ``mails.get_template("email.html").render(words=i18n.messages(...), ...)``. For
+    templates outside Flask, e.g. a customer's mail."""
+    from jinja2 import pass_context
+
+    @pass_context
+    def gettext(context: Any, text: str) -> str:
+        return str(context["words"].translations.ugettext(text))
+
+    @pass_context
+    def ngettext(context: Any, singular: str, plural: str, n: int) -> str:
+        return str(context["words"].translations.ungettext(singular, plural, n))
+
+    overlay = env.overlay(cache_size=400)  # its own templates: none compiled for ``env`` without gettext
+    overlay.globals = dict(env.globals)  # an overlay shares these dicts with ``env`` otherwise
+    overlay.filters = dict(env.filters)
     overlay.add_extension("jinja2.ext.i18n")
-    overlay.install_gettext_translations(words.translations, newstyle=True)
-    overlay.filters.update(when=words.when, duration=words.duration, number=words.number)
+    overlay.install_gettext_callables(gettext, ngettext, newstyle=True)
+    overlay.filters.update(
+        when=pass_context(lambda context, at: context["words"].when(at) if at is not None else ""),
+        duration=pass_context(lambda context, seconds: context["words"].duration(seconds)),
+        number=pass_context(lambda context, value: context["words"].number(value)))
     return overlay
 
 

@@ -136,3 +136,22 @@ def test_only_the_callers_own_catalogs_decide_the_language(tmp_path: Path) -> No
     shutil.copytree(TRANSLATIONS / "bn", staff / "bn", ignore=shutil.ignore_patterns("*.mo"))
     words = i18n.messages([i18n.SHARED_TRANSLATIONS, staff], ["bn-BD"])
     assert words.locale == "bn_BD" and words.gettext("Delivery and logistics") == "ডেলিভারি ও পরিবহন"
+
+
+def test_a_template_outside_flask_speaks_the_customers_language() -> None:
+    """What notify's customer mails use: a plain Jinja environment, one customer's language and timezone."""
+    from jinja2 import DictLoader, Environment, select_autoescape
+
+    env = Environment(loader=DictLoader({"mail.html": "<p>{{ _('Write to %(who)s', who=name) }}</p>"
+                                                      "<p>{{ due|when }} · {{ 14400|duration }}</p>"}),
+                      autoescape=select_autoescape(default=True))
+    mails = i18n.jinja_i18n(env)  # one environment for every language, safe across threads
+    bengali = i18n.messages([i18n.SHARED_TRANSLATIONS, TRANSLATIONS], ["bn-BD"], timezone="Asia/Dhaka")
+    english = i18n.messages(TRANSLATIONS, [None])
+    template = mails.get_template("mail.html")
+    assert template.render(words=bengali, name="<Tom>", due=AT) == (
+        "<p>&lt;Tom&gt;-কে লিখুন</p><p>৩ ডিসে, ২০২৬ ২:৩১ PM (Asia/Dhaka) · ৪ ঘণ্টা</p>")
+    assert template.render(words=english, name="Tom", due=AT) == (
+        "<p>Write to Tom</p><p>Dec 3, 2026, 8:31\u202fAM (UTC) · 4 hours</p>")
+    assert template.render(words=bengali, name="Tom", due=AT).startswith("<p>Tom-কে লিখুন")
+    assert "_" not in env.globals and "when" not in env.filters  # the environment it came from is untouched
