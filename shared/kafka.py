@@ -5,8 +5,14 @@ one database transaction (each message in its own savepoint). The event id goes 
 service's idempotency table in the same transaction, so a replay after a crash is harmless.
 Offsets are committed (``offset + 1``) only after the transaction commits. A message that cannot
 be decoded or that a handler rejects as invalid goes to ``<topic>.dlq`` with the reason in its
-headers and the loop goes on; any other error retries the batch with backoff and then raises,
-so the process crashes and its supervisor restarts it, and nothing is skipped.
+headers and the loop goes on. Any other error retries the batch with backoff. A transient one
+(the database or the broker unreachable, a full disk) then raises, so the process crashes and
+its supervisor restarts it, and nothing is skipped. An error that comes back the same way
+``poison_attempts`` times is a poison message (a valid event a handler cannot handle, e.g. a
+date at the end of time): the batch runs once more with each message on its own, and the
+messages that still fail go to the dead-letter topic with the error. As arroyo's ``DlqLimit``
+does, the loop stops (raises :class:`DeadLetterLimitExceeded`) rather than dead-letter more
+than ``dlq_limit`` messages in a row: that is an outage, not a few bad messages.
 
 A service may also give the loop a batch hook: a context manager entered around the handlers of
 a batch (with the events about to be handled), so that it can look up in one query what the
@@ -45,6 +51,33 @@ BatchHook = Callable[[Session, list[Event]], AbstractContextManager[object]]
 
 class RejectedEvent(Exception):
     """Raised by a handler for an event that is well-formed but can never be processed."""
+
+
+class DeadLetterLimitExceeded(Exception):
+    """Too many messages in a row would have gone to the dead-letter topic: the loop stops instead."""
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Whether ``exc`` (or what caused it) says the database or the broker is unreachable or full, not the message."""
+    from kafka.errors import KafkaError
+    from sqlalchemy import exc as db_errors
+
+    seen: BaseException | None = exc
+    for _ in range(10):  # the chain of causes, bounded
+        if seen is None:
+            return False
+        if isinstance(seen, (db_errors.OperationalError, db_errors.InterfaceError, db_errors.DisconnectionError,
+                             db_errors.TimeoutError, KafkaError, OSError)):
+            return True
+        if isinstance(seen, db_errors.DBAPIError) and seen.connection_invalidated:
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+def _failure(exc: BaseException) -> str:
+    """How a batch failed, to tell the same failure coming back from another."""
+    return f"{type(exc).__qualname__}: {exc}"[:500]
 
 
 class _IsolateMessages(Exception):
@@ -101,6 +134,10 @@ class ConsumerLoop:
     batch_hook: BatchHook | None = None
     max_attempts: int = 6
     backoff_seconds: float = 0.5
+    poison_attempts: int = 3
+    """A batch that fails the same way this many times has a poison message: it is dead-lettered."""
+    dlq_limit: int = 100
+    """More messages than this dead-lettered in a row stop the loop (:class:`DeadLetterLimitExceeded`)."""
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     _consumer: Any = None
     _producer: Any = None
@@ -108,6 +145,7 @@ class ConsumerLoop:
     def __post_init__(self) -> None:
         self.topics = list(self.topics)
         self._rank = {topic: i for i, topic in enumerate(self.topics)}
+        self._dead_in_a_row = 0
 
     def run(self, stop: threading.Event) -> None:
         """Poll and process until ``stop`` is set; raise after repeated transient failures."""
@@ -139,24 +177,35 @@ class ConsumerLoop:
 
     def _process_with_retries(self, batch: dict) -> None:
         records = [r for rs in batch.values() for r in rs]
+        last_failure, same = "", 0
         for attempt in range(1, self.max_attempts + 1):
+            poison = same >= self.poison_attempts
             try:
                 started = time.perf_counter()
-                self.process(records)
+                self.process(records, dead_letter_failures=same if poison else 0)
                 metrics.CONSUMER_BATCH_SECONDS.labels(self.group).observe(time.perf_counter() - started)
                 return
+            except DeadLetterLimitExceeded:
+                raise
             except Exception as exc:
                 metrics.CONSUMER_ERRORS.labels(self.group).inc()
                 if attempt == self.max_attempts:
                     log.error("consumer_giving_up", group=self.group, attempts=attempt, error=repr(exc))
                     raise
+                failure = "" if is_transient(exc) else _failure(exc)
+                same = same + 1 if failure and failure == last_failure else int(bool(failure))
+                last_failure = failure
                 delay = self.backoff_seconds * 2 ** (attempt - 1)
                 log.warning("consumer_retrying", group=self.group, attempt=attempt, delay=delay,
-                            error=repr(exc))
+                            error=repr(exc), same_failure=same)
                 time.sleep(delay)
 
-    def process(self, records: list[Any]) -> None:
+    def process(self, records: list[Any], *, dead_letter_failures: int = 0) -> None:
         """Handle one polled batch in one transaction; dead-letter what cannot be handled.
+
+        With ``dead_letter_failures`` (how many times the batch already failed the same way),
+        each message runs on its own and one whose handler raises anything but a transient
+        error is dead-lettered with it.
 
         Records are handled topic by topic, in the order ``topics`` lists them, each topic's in
         the order they came (a stable sort). Kafka orders records only within a partition, and
@@ -172,23 +221,42 @@ class ConsumerLoop:
         decoded: list[tuple[Any, Event]] = []
         rejected: list[tuple[Any, str]] = []
         last = len(self._rank)
-        for record in sorted(records, key=lambda r: self._rank.get(r.topic, last)):
+        ordered = sorted(records, key=lambda r: self._rank.get(r.topic, last))
+        for record in ordered:
             try:
                 decoded.append((record, decode_event(record.value)))
             except InvalidEvent as exc:
                 rejected.append((record, exc.reason))
         now = self.clock()
-        try:
-            outcomes = self._apply(decoded, rejected, now, isolate=False)
-        except _IsolateMessages:
-            outcomes = self._apply(decoded, rejected, now, isolate=True)
+        if dead_letter_failures:
+            outcomes = self._apply(decoded, rejected, now, isolate=True, failed_before=dead_letter_failures)
+        else:
+            try:
+                outcomes = self._apply(decoded, rejected, now, isolate=False)
+            except _IsolateMessages:
+                outcomes = self._apply(decoded, rejected, now, isolate=True)
+        self._brake(ordered, rejected)
         for topic, outcome in outcomes:
             metrics.CONSUMER_MESSAGES.labels(self.group, topic, outcome).inc()
         for record, reason in rejected:
             self._dead_letter(record, reason)
 
+    def _brake(self, ordered: list[Any], rejected: list[tuple[Any, str]]) -> None:
+        """Raise :class:`DeadLetterLimitExceeded` if over ``dlq_limit`` messages in a row would be dead-lettered."""
+        dead = {id(record) for record, _ in rejected}
+        run = self._dead_in_a_row
+        for record in ordered:
+            run = run + 1 if id(record) in dead else 0
+            if run > self.dlq_limit:
+                log.error("dead_letter_limit_exceeded", group=self.group, limit=self.dlq_limit,
+                          reason=rejected[-1][1][:500])
+                raise DeadLetterLimitExceeded(
+                    f"more than {self.dlq_limit} messages in a row would go to the dead-letter topic "
+                    f"(the last because: {rejected[-1][1][:200]}); stopping instead")
+        self._dead_in_a_row = run
+
     def _apply(self, decoded: list[tuple[Any, Event]], rejected: list[tuple[Any, str]], now: datetime, *,
-               isolate: bool) -> list[tuple[str, str]]:
+               isolate: bool, failed_before: int = 0) -> list[tuple[str, str]]:
         model = self.processed_model
         outcomes: list[tuple[str, str]] = []
         with self.session_factory() as session, session.begin():
@@ -224,6 +292,11 @@ class ConsumerLoop:
                         outcomes.append((record.topic, "handled"))
                     except (RejectedEvent, InvalidEvent) as exc:
                         rejected.append((record, f"rejected by handler: {exc}"))
+                        outcomes.append((record.topic, "rejected"))
+                    except Exception as exc:
+                        if not failed_before or is_transient(exc):
+                            raise
+                        rejected.append((record, f"handler failed the same way {failed_before + 1} times: {exc!r}"))
                         outcomes.append((record.topic, "rejected"))
             if fresh:
                 # on the session's connection: the ORM's bulk insert did the same with more work per row
