@@ -33,6 +33,9 @@ class ServiceParts:
     name: str
     port: int
     app_factory: Callable[[], Any]
+    host: str = "127.0.0.1"
+    """The address the web server and the metrics port listen on (``<SERVICE>_HOST``): loopback
+    unless configured, so that a local run is not open to the network; containers set ``0.0.0.0``."""
     consume: list[Callable[[threading.Event], None]] = field(default_factory=list)
     schedule: list[Callable[[threading.Event], None]] = field(default_factory=list)
     web_background: list[Callable[[threading.Event], None]] = field(default_factory=list)
@@ -62,7 +65,7 @@ def run(parts: ServiceParts, role: str, *, metrics_port: int | None = None) -> i
     if metrics_port is not None and role not in ("web", "all"):
         from prometheus_client import start_http_server
 
-        start_http_server(metrics_port, addr="0.0.0.0")
+        start_http_server(metrics_port, addr=parts.host)
         log.info("metrics_listening", port=metrics_port)
     loops: list[Callable[[threading.Event], None]] = []
     if role in ("consume", "all"):
@@ -78,7 +81,7 @@ def run(parts: ServiceParts, role: str, *, metrics_port: int | None = None) -> i
 
         app = parts.app_factory()
         loops += parts.web_background
-        server = make_server("0.0.0.0", parts.port, app, threaded=True)
+        server = make_server(parts.host, parts.port, app, threaded=True)
     loops = list(dict.fromkeys(loops))  # a loop shared by two roles (the outbox relay) runs once
     threads = [_start(loop, stop, failed) for loop in loops]
     if server is not None:
@@ -161,7 +164,7 @@ def _run_gunicorn(parts: ServiceParts) -> int:
 
     class _App(BaseApplication):  # type: ignore[misc]
         def load_config(self) -> None:
-            self.cfg.set("bind", f"0.0.0.0:{parts.port}")
+            self.cfg.set("bind", f"[{parts.host}]:{parts.port}" if ":" in parts.host else f"{parts.host}:{parts.port}")
             self.cfg.set("workers", parts.workers)
             self.cfg.set("worker_class", "gthread")
             self.cfg.set("threads", parts.threads)

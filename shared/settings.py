@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from environs import Env, EnvValidationError
-from marshmallow.validate import OneOf, Range
+from marshmallow.validate import Length, OneOf, Range
 
 ROOT = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("CLOSELOOP_VAR_DIR", ROOT / "var"))
@@ -63,6 +63,12 @@ def common(env: Env) -> CommonSettings:
         # consume and schedule roles have no web server; this port serves their /metrics
         metrics_port=env.int("METRICS_PORT", None, validate=Range(min=1, max=65535)),
     )
+
+
+def listen_host(env: Env, variable: str) -> str:
+    """The address a service listens on, from ``variable`` (e.g. ``INTAKE_HOST``): ``127.0.0.1`` by default,
+    so that a local run (with its demo tokens) is not reachable from the network; containers set ``0.0.0.0``."""
+    return str(env.str(variable, "127.0.0.1", validate=Length(min=1, max=255)))
 
 
 def sqlite_url(service: str) -> str:

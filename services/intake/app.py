@@ -73,12 +73,12 @@ class Intake:
 
     def mail_server(self) -> mail.MailServer:
         """The ``mail`` role's SMTP listener: customers' answers to ``reply+<token>@<INTAKE_MAIL_DOMAIN>``."""
-        return mail.build(self.settings, self.sessions, self.store)
+        return mail.build(self.settings, self.sessions, self.store, host=self.settings.host)
 
     def parts(self) -> ServiceParts:
         """Everything the runner may start, by role."""
         return ServiceParts(
-            name="intake", port=self.settings.port, app_factory=self.create_app,
+            name="intake", port=self.settings.port, host=self.settings.host, app_factory=self.create_app,
             consume=[self.consumer().run, self.relay.run],
             web_background=[self.relay.run],
             # customers' answers by email; ``all`` runs it only when INTAKE_MAIL_PORT is set

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from marshmallow import ValidationError
 from marshmallow.validate import Length, Range
 
-from shared.settings import CommonSettings, common, read_env, sealed, sqlite_url
+from shared.settings import CommonSettings, common, listen_host, read_env, sealed, sqlite_url
 
 
 @dataclass(frozen=True)
@@ -22,6 +22,7 @@ class IntakeSettings:
     mail_port: int | None = None  # the SMTP listener of the ``mail`` role (INTAKE_MAIL_PORT)
     mail_domain: str = "localhost"  # reply+<token>@<INTAKE_MAIL_DOMAIN>
     link_max_age: int = 30 * 24 * 3600  # seconds an answer link works (CLOSELOOP_LINK_MAX_AGE)
+    host: str = "127.0.0.1"  # the address the web, metrics and mail servers listen on (INTAKE_HOST)
 
 
 def _rate(value: str) -> None:
@@ -49,6 +50,7 @@ def load_settings() -> IntakeSettings:
         common=base,
         database_url=env.str("INTAKE_DATABASE_URL", "") or sqlite_url("intake"),
         port=env.int("INTAKE_PORT", 8001, validate=Range(min=1, max=65535)),
+        host=listen_host(env, "INTAKE_HOST"),
         rate_limit=env.str("INTAKE_RATE_LIMIT", "60/minute", validate=_rate),
         # memory:// counts per process; production uses redis:// so the limit holds across workers
         rate_limit_storage=env.str("INTAKE_RATE_LIMIT_STORAGE", "memory://", validate=_storage),

@@ -76,7 +76,7 @@ class Notify:
     def parts(self) -> ServiceParts:
         """Everything the runner may start, by role."""
         return ServiceParts(
-            name="notify", port=self.settings.port, app_factory=self.create_app,
+            name="notify", port=self.settings.port, host=self.settings.host, app_factory=self.create_app,
             consume=[self.consumer().run, self.delivery_worker().run],
             schedule=[jobs.scheduler_loop(self.sessions, self.ctx)],
             workers=self.settings.common.web_workers, threads=self.settings.common.web_threads,

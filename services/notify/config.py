@@ -8,7 +8,7 @@ from email.utils import parseaddr
 from marshmallow import ValidationError
 from marshmallow.validate import Range, Regexp
 
-from shared.settings import CommonSettings, common, read_env, sealed, sqlite_url
+from shared.settings import CommonSettings, common, listen_host, read_env, sealed, sqlite_url
 
 
 @dataclass(frozen=True)
@@ -28,6 +28,7 @@ class NotifySettings:
     delivery_lease_seconds: float = 30.0
     mail_domain: str = "localhost"
     mail_from: str | None = None
+    host: str = "127.0.0.1"  # the address the web and metrics servers listen on (NOTIFY_HOST)
 
 
 def _mail_address(value: str) -> None:
@@ -44,6 +45,7 @@ def load_settings() -> NotifySettings:
         common=base,
         database_url=env.str("NOTIFY_DATABASE_URL", "") or sqlite_url("notify"),
         port=port,
+        host=listen_host(env, "NOTIFY_HOST"),
         smtp_url=env.str("NOTIFY_SMTP_URL", "smtp://127.0.0.1:8025",
                          validate=Regexp(r"^smtps?://", error="must start with smtp:// or smtps://")),
         intake_public_url=env.str("INTAKE_PUBLIC_URL", "") or f"http://127.0.0.1:{env.int('INTAKE_PORT', 8001)}",

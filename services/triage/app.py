@@ -105,7 +105,7 @@ class Triage:
         """Everything the runner may start, by role."""
         self.sync()
         return ServiceParts(
-            name="triage", port=self.settings.port, app_factory=self.create_app,
+            name="triage", port=self.settings.port, host=self.settings.host, app_factory=self.create_app,
             consume=[self.consumer().run, self.relay.run],
             schedule=[self.sweeper.run, self.relay.run],
             web_background=[self.relay.run],

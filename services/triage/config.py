@@ -8,7 +8,7 @@ from typing import Any
 
 from marshmallow.validate import Range
 
-from shared.settings import CommonSettings, ConfigError, common, read_env, sealed, sqlite_url
+from shared.settings import CommonSettings, ConfigError, common, listen_host, read_env, sealed, sqlite_url
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
@@ -26,6 +26,7 @@ class TriageSettings:
     spike_window_seconds: int = 4 * 3600
     waiting_pauses_clock: bool = False
     business_hours: dict[str, dict[str, Any]] = field(default_factory=dict)
+    host: str = "127.0.0.1"  # the address the web and metrics servers listen on (TRIAGE_HOST)
 
 
 def load_settings() -> TriageSettings:
@@ -36,6 +37,7 @@ def load_settings() -> TriageSettings:
         common=base,
         database_url=env.str("TRIAGE_DATABASE_URL", "") or sqlite_url("triage"),
         port=env.int("TRIAGE_PORT", 8002, validate=Range(min=1, max=65535)),
+        host=listen_host(env, "TRIAGE_HOST"),
         # unset: the org file's sla.default_seconds, else 24 h
         sla_seconds=env.int("TRIAGE_SLA_SECONDS", None, validate=Range(min=1)),
         sla_warning_ratio=env.float("TRIAGE_SLA_WARNING_RATIO", 0.75, validate=Range(min=0.0, max=1.0,

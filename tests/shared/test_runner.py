@@ -85,3 +85,36 @@ def test_a_service_role_of_its_own_runs_alone_and_in_all() -> None:
     assert run(_parts_with_a_mail_role(ran), "all") == 1
     assert sorted(ran) == ["consume", "mail"]
     assert run(_parts_with_a_mail_role(ran), "post") == 2  # not a role of this service
+
+
+def test_roles_listen_on_the_configured_host_loopback_unless_told(monkeypatch: pytest.MonkeyPatch,
+                                                                   tmp_path: Path) -> None:
+    """`make run` must not open the demo (and its demo tokens) to the network: 127.0.0.1 unless *_HOST says."""
+    import werkzeug.serving
+    from gunicorn.app.base import BaseApplication
+
+    from services.intake.config import load_settings
+    from shared import runner
+
+    assert load_settings().host == "127.0.0.1"
+    monkeypatch.setenv("INTAKE_HOST", "0.0.0.0")
+    assert load_settings().host == "0.0.0.0"
+
+    bound: list[str] = []
+    real_make_server = werkzeug.serving.make_server
+
+    def make_server(host: str, port: int, app: Any, **kwargs: Any) -> Any:
+        bound.append(host)
+        return real_make_server(host, port, app, **kwargs)
+
+    monkeypatch.setattr(werkzeug.serving, "make_server", make_server)
+    ran: list[str] = []
+    parts = _parts_with_a_mail_role(ran)
+    assert parts.host == "127.0.0.1"
+    assert runner.run(parts, "all") == 1 and bound == ["127.0.0.1"]
+
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
+    monkeypatch.setattr(BaseApplication, "run", lambda self: bound.append(self.cfg.bind[0]))
+    parts.host = "0.0.0.0"
+    runner.run(parts, "web")
+    assert bound[-1] == f"0.0.0.0:{parts.port}"
