@@ -141,6 +141,9 @@ def _readable_body() -> None:
         request.get_json()
     except RequestEntityTooLarge as exc:
         raise too_large("1 MiB") from exc
+    except RecursionError as exc:
+        raise Problem(400, "Bad Request", "The body is nested too deeply.",
+                      errors={"body": ["JSON nested too deeply"]}) from exc
     except BadRequest as exc:
         raise Problem(400, "Bad Request", "The body is not valid JSON.",
                       errors={"body": ["not valid JSON (or not UTF-8)"]}) from exc

@@ -49,6 +49,8 @@ def _array(text: str) -> list[Any]:
         value = json.loads(text)
     except ValueError as exc:
         raise BatchError(400, "The body is not valid JSON.", {"body": [f"not valid JSON: {exc}"]}) from exc
+    except RecursionError as exc:
+        raise BatchError(400, "The body is nested too deeply.", {"body": ["JSON nested too deeply"]}) from exc
     if not isinstance(value, list):
         raise BatchError(422, "A batch is a JSON array of feedback objects (or NDJSON).",
                          {"body": ["expected a JSON array of feedback objects"]})
@@ -65,4 +67,6 @@ def _ndjson(text: str) -> list[Any]:
             items.append(json.loads(line))
         except ValueError as exc:
             items.append(ItemError({"line": [f"line {number} is not valid JSON: {exc}"]}))
+        except RecursionError:
+            items.append(ItemError({"line": [f"line {number} is JSON nested too deeply"]}))
     return items

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import re
+from datetime import UTC, datetime
 from typing import Any
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
@@ -15,14 +17,22 @@ MAX_COMMENT = 10_000
 MAX_METADATA_BYTES = 8_192
 
 
-def _has_nul(value: Any) -> bool:
+NUL = "must not contain the NUL character (U+0000)"
+SURROGATE = "must not contain a lone surrogate (U+D800 to U+DFFF): it is not text"
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+EARLIEST, LATEST = datetime(1970, 1, 1, tzinfo=UTC), datetime(2100, 1, 1, tzinfo=UTC)
+
+
+def _unstorable(value: Any) -> str | None:
+    """Why ``value`` (or a string in it) cannot be stored and sent as UTF-8 text, if it cannot."""
     if isinstance(value, str):
-        return "\x00" in value
+        found = _UNSTORABLE.search(value)
+        return None if found is None else NUL if found.group() == "\x00" else SURROGATE
     if isinstance(value, dict):
-        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+        return next((why for k, v in value.items() if (why := _unstorable(k) or _unstorable(v))), None)
     if isinstance(value, list):
-        return any(_has_nul(v) for v in value)
-    return False
+        return next((why for v in value if (why := _unstorable(v))), None)
+    return None
 
 
 class _Strict(FastSchema):
@@ -76,16 +86,29 @@ class FeedbackIn(_Strict):
 
     @checks_field("metadata")
     def _metadata_size(self, value: dict[str, Any], **_: Any) -> None:
+        why = _unstorable(value)
+        if why:
+            raise ValidationError(why)
         if len(json.dumps(value, ensure_ascii=False).encode()) > MAX_METADATA_BYTES:
             raise ValidationError(f"metadata is larger than {MAX_METADATA_BYTES} bytes")
 
     @checks_document
-    def _no_nul_characters(self, data: dict[str, Any], **_: Any) -> None:
-        # PostgreSQL text cannot hold U+0000 (it failed there, as a 500); no real feedback needs it
-        bad = {name: ["must not contain the NUL character (U+0000)"] for name, value in data.items()
-               if _has_nul(value)}
+    def _only_storable_text(self, data: dict[str, Any], **_: Any) -> None:
+        # PostgreSQL text cannot hold U+0000, and a lone surrogate cannot be encoded as UTF-8 (both
+        # failed as a 500); no real feedback needs either
+        bad = {name: [why] for name, value in data.items() if (why := _unstorable(value))}
         if bad:
             raise ValidationError(bad)
+
+    @checks_field("submitted_at")
+    def _submitted_in_our_times(self, value: datetime, **_: Any) -> None:
+        # an offset can push an instant at the calendar's edge outside it in UTC (a 500 once)
+        try:
+            utc = value.astimezone(UTC)
+        except OverflowError as exc:
+            raise ValidationError("is outside the calendar once converted to UTC") from exc
+        if not EARLIEST <= utc < LATEST:
+            raise ValidationError("must be between 1970 and 2100")
 
     @checks_document
     def _something_to_say(self, data: dict[str, Any], **_: Any) -> None:

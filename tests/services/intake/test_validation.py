@@ -41,6 +41,14 @@ CASES = [
     ({"comment": "hi", "metadata": {"blob": "x" * 9000}}, ["metadata"]),
     ({"comment": "hi", "metadata": ["not", "an", "object"]}, ["metadata"]),
     ({"comment": 42}, ["comment"]),
+    # lone surrogates cannot be stored or sent as UTF-8 (they answered 500)
+    ({"comment": "a\ud800b"}, ["comment"]),
+    ({"comment": "x", "customer": {"name": "\udfff"}}, ["customer"]),
+    ({"comment": "x", "metadata": {"\ud800": 1}}, ["metadata"]),
+    # instants whose UTC time is outside the calendar (they answered 500), or far from any real feedback
+    ({"comment": "hi", "submitted_at": "9999-12-31T23:59:59-23:59"}, ["submitted_at"]),
+    ({"comment": "hi", "submitted_at": "0001-01-01T00:00:00+23:59"}, ["submitted_at"]),
+    ({"comment": "hi", "submitted_at": "9999-12-31T23:59:59Z"}, ["submitted_at"]),
     ({"rating": 9, "survey": {"metric": "nps", "score": 12}, "customer": {"email": "x"}},
      ["rating", "survey", "customer"]),
 ]
@@ -109,3 +117,28 @@ def test_bad_idempotency_key_is_named(client: Any, intake: Any) -> None:
 def test_wrong_method_and_unknown_path_are_problems(client: Any) -> None:
     assert problem(client.put("/api/v1/feedback", json={}))["status"] == 405
     assert problem(client.get("/api/v1/nothing-here"))["status"] == 404
+
+
+INTEGRATION = {"Authorization": "Bearer dev-integration-token"}
+DEEP = "[" * 100_000 + "]" * 100_000
+
+
+def test_deeply_nested_json_is_a_400_naming_the_body(client: Any, intake: Any) -> None:
+    for raw in ('{"comment": ' + DEEP + "}", DEEP):
+        response = client.post("/api/v1/feedback", data=raw, content_type="application/json")
+        assert response.status_code == 400 and "body" in problem(response)["errors"]
+    batch = client.post("/api/v1/feedback/batch", data=DEEP, content_type="application/json", headers=INTEGRATION)
+    assert batch.status_code == 400 and "body" in problem(batch)["errors"]
+    assert count(intake, Feedback) == 0
+
+
+def test_in_a_batch_one_bad_item_fails_alone(client: Any, intake: Any) -> None:
+    lines = [json.dumps({"comment": "first"}), DEEP, json.dumps({"comment": "a\ud800b"}),
+             json.dumps({"comment": "x", "submitted_at": "9999-12-31T23:59:59-23:59"}), json.dumps({"comment": "last"})]
+    response = client.post("/api/v1/feedback/batch", data="\n".join(lines), content_type="application/x-ndjson",
+                           headers=INTEGRATION)
+    assert response.status_code == 200
+    items = response.get_json()["items"]
+    assert [item["status"] for item in items] == ["received", "rejected", "rejected", "rejected", "received"]
+    assert "line" in items[1]["errors"] and "comment" in items[2]["errors"] and "submitted_at" in items[3]["errors"]
+    assert count(intake, Feedback) == 2 and count(intake, Outbox) == 2
