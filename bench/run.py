@@ -18,16 +18,16 @@ import time
 import traceback
 from pathlib import Path
 
-from bench import accuracy, backlog, e2e, intake, sla
+from bench import accuracy, backlog, deliveries, e2e, intake, sla
 from bench.report import Figure, Report, say
 from bench.stack import ROOT, Processes
 from tests.support import Broker
 
-SECTIONS = ("intake", "e2e", "backlog", "sla", "scale", "rootcause", "accuracy")
+SECTIONS = ("intake", "e2e", "backlog", "sla", "scale", "rootcause", "accuracy", "deliveries")
 FULL = {"intake_seconds": 10, "e2e_rate": 200, "e2e_seconds": 30, "backlog": 50_000, "sla_tickets": 200,
-        "scale": 1_000_000}
+        "scale": 1_000_000, "deliveries": 3_000, "burst_rate": 150}
 QUICK = {"intake_seconds": 3, "e2e_rate": 50, "e2e_seconds": 5, "backlog": 2_000, "sla_tickets": 20,
-         "scale": 20_000}
+         "scale": 20_000, "deliveries": 500, "burst_rate": 30}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -66,6 +66,8 @@ def main(argv: list[str] | None = None) -> int:
                                           tickets=sizes["sla_tickets"]),
             "scale": lambda: sla.at_scale(report, procs, work, broker.bootstrap, tickets=sizes["scale"]),
             "rootcause": lambda: sla.rootcause_accuracy(report, Path(args.root_causes)),
+            "deliveries": lambda: deliveries.run(report, procs, work, count=sizes["deliveries"],
+                                                 burst_rate=sizes["burst_rate"], burst_seconds=10),
             # understanding: root causes in English and Bengali, sentiment with no score
             "accuracy": lambda: accuracy.run(report, Path(args.root_causes).parent),
         }

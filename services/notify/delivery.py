@@ -25,6 +25,7 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import structlog
 from prometheus_client import Counter
@@ -35,7 +36,7 @@ from tenacity import RetryCallState, Retrying, wait_exponential, wait_random
 from services.notify.channels import Channels, DeliveryFailed, Outgoing, concurrency
 from services.notify.messages import Message
 from services.notify.models import FAILED, PENDING, SENT, Delivery
-from shared.db import among
+from shared.db import Writes, among, make_writer
 
 log = structlog.get_logger(__name__)
 DELIVERIES = Counter("closeloop_notify_deliveries_total", "Delivery attempts, by channel type and outcome",
@@ -54,7 +55,8 @@ class DeliveryWorker:
     poll_seconds: float = 0.5
     lease_seconds: float = 30.0
     lanes: int = 8
-    lane_size: int = 40
+    lane_size: int = 20
+    """Rows a lane claims per strand it sends on (a lane of a channel type of concurrency 8 claims 160)."""
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
 
     def __post_init__(self) -> None:
@@ -62,6 +64,8 @@ class DeliveryWorker:
             0, self.backoff_seconds / 2)
         self._held: set[str] = set()  # claim tokens whose leases this worker renews
         self._held_lock = threading.Lock()
+        # marks made at the same moment by the lanes' threads share a transaction (on SQLite, one commit)
+        self._marks = make_writer(self.sessions.kw["bind"])
 
     def retry_delay(self, attempts: int) -> float:
         """Seconds to wait after the ``attempts``-th failure (exponential, capped, with jitter)."""
@@ -91,21 +95,22 @@ class DeliveryWorker:
         log.info("delivery_worker_stopped")
 
     def claim(self, *, exclude: set[str] | None = None, lanes: int = 8) -> dict[str, tuple[str, list[Delivery]]]:
-        """Lease due rows, at most ``lane_size`` per channel and ``lanes`` channels, skipping busy channels."""
+        """Lease due rows, at most a lane's worth per channel and ``lanes`` channels, skipping busy channels."""
         now = self.clock()
         due = (Delivery.status == PENDING) & (Delivery.next_attempt_at <= now) & or_(
             Delivery.lease_until.is_(None), Delivery.lease_until < now)
-        query = select(Delivery.id, Delivery.channel).where(due)
+        query = select(Delivery.id, Delivery.channel, Delivery.channel_type).where(due)
         if exclude:
             query = query.where(Delivery.channel.not_in(exclude))
         picked: dict[str, list[int]] = {}
         claimed: dict[str, tuple[str, list[Delivery]]] = {}
         with self.sessions() as session, session.begin():
-            for row_id, channel in session.execute(query.order_by(Delivery.next_attempt_at, Delivery.id).limit(
-                    lanes * self.lane_size)):
+            for row_id, channel, channel_type in session.execute(query.order_by(
+                    Delivery.next_attempt_at, Delivery.id).limit(lanes * self.lane_size * MAX_CONCURRENCY)):
                 if channel in picked or len(picked) < lanes:
                     ids = picked.setdefault(channel, [])
-                    if len(ids) < self.lane_size:
+                    # a lane sends up to its type's concurrency at once: it takes as many rows per strand
+                    if len(ids) < self.lane_size * min(concurrency(channel_type), MAX_CONCURRENCY):
                         ids.append(row_id)
             for channel, ids in picked.items():
                 token = uuid.uuid4().hex
@@ -186,15 +191,19 @@ class DeliveryWorker:
         else:
             values = {"status": PENDING, "last_error": error[:2000],
                       "next_attempt_at": now + timedelta(seconds=self.retry_delay(attempts))}
-        with self.sessions() as session, session.begin():
-            result = session.execute(update(Delivery).where(Delivery.id == row.id, Delivery.claimed_by == token)
-                                     .values(attempts=attempts, lease_until=None, **values))
+        mark = update(Delivery).where(Delivery.id == row.id, Delivery.claimed_by == token).values(
+            attempts=attempts, lease_until=None, **values)
+        marked = self._marks.run(lambda writes: _rowcount(writes, mark))
         status = str(values["status"])
         outcome = "sent" if error is None else ("gave_up" if status == FAILED else "retrying")
         DELIVERIES.labels(row.channel_type, outcome).inc()
-        if result.rowcount == 0:  # type: ignore[attr-defined]
+        if marked == 0:
             log.warning("delivery_lease_lost", delivery=row.id, channel=row.channel)
         elif error is not None:
             log.warning("delivery_failed", delivery=row.id, channel=row.channel, attempts=attempts, status=status,
                         error=error[:300])
         return status
+
+
+def _rowcount(writes: Writes, statement: Any) -> int:
+    return int(writes.connection.execute(statement).rowcount)

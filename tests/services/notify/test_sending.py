@@ -99,3 +99,19 @@ def test_mail_to_many_people_goes_out_side_by_side_over_reused_connections(notif
     assert sorted(a for a in addresses if mailbox.to(a)) == sorted(addresses)
     assert took < 40 * 0.2 / 3  # one at a time would take 8 s
     assert len(mailbox.connections) <= 8  # a connection per mail would be 40
+
+
+def test_a_header_cannot_be_forged_and_text_outside_ascii_survives() -> None:
+    import email
+    import email.policy
+
+    from services.notify.mail import Mailer, SmtpConfig
+    from services.notify.messages import Message
+
+    mailer = Mailer(SmtpConfig.from_url("smtp://127.0.0.1:1", sender="Zoë Care <care@acme.example>"), timeout=1)
+    mail = mailer.build(["kim@customer.example"], Message(subject="Complaint about café\r\nBcc: x@evil.example",
+                                                          headline="Grüße"), delivery_id=7, event_id="e-1")
+    parsed = email.message_from_bytes(mail.as_bytes(), policy=email.policy.default)
+    assert parsed["Bcc"] is None and parsed["Subject"] == "Complaint about café Bcc: x@evil.example"
+    assert parsed["From"] == "Zoë Care <care@acme.example>" and parsed["Message-ID"] == "<delivery-7.e-1@localhost>"
+    assert "Grüße" in parsed.get_body(preferencelist=("plain",)).get_content()  # type: ignore[union-attr]
