@@ -1,7 +1,7 @@
 """The benchmark run: every section in order, one broker of its own, then the report.
 
 ``python -m bench [--quick] [--only SECTION ...] [--profile]``. Sections: intake, e2e, backlog,
-sla, scale, rootcause, accuracy. ``--quick`` shrinks every size (for a smoke run); the figures it prints
+sla, scale, rootcause, accuracy, deliveries. ``--quick`` shrinks every size (for a smoke run); the figures it prints
 are not comparable with a full run. Progress goes to stderr; the report to stdout and
 ``bench/results.json``.
 """
