@@ -67,6 +67,9 @@ def test_resolution_mail_reaches_the_customer_and_not_fixed_reopens_the_ticket(w
     text, html = parts(letter)
     assert "We sent a new parcel by express courier; it arrives tomorrow." in text
     assert "sorry" not in text.lower()  # no apology: the owner did not say it was our fault
+    assert "Courier contract reviewed" not in letter.as_string()  # the internal note stays inside
+    assert letter["Reply-To"].startswith("reply+") and letter["References"] == f"<ticket-{ticket['id']}@localhost>"
+    assert f"{stack.intake}/status/" in text  # the customer's status page
     assert "<Lee>" not in html  # the customer's own name is escaped in the HTML part
     links = dict(re.findall(r'href="([^"]*follow-up\?token=[^"]+)"[^>]*>\s*([^<]+?)\s*<', html))
     not_fixed = next(unescape(url) for url, label in links.items() if "not" in label.lower())
