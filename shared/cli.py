@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -27,6 +28,10 @@ def main(name: str, load_settings: Callable[[], Any], build: str | Callable[[Any
     parser.add_argument("role", help=f"{', '.join(ROLES[:-1])}, a role of this service's own, or all of "
                                      "them in one process")
     args = parser.parse_args(argv)
+    if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        # prometheus_client switches to multiprocess files when the variable exists at all: set but
+        # empty, it would write them into the working directory
+        os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
     try:
         settings = load_settings()
     except ConfigError as exc:
