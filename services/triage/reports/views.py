@@ -27,6 +27,7 @@ from shared.problems import Problem
 blp = Blueprint("sla", __name__, description="Leadership's SLA summary")
 pages = PageBlueprint("dashboard", __name__, template_folder="templates")
 PERIODS = (7, 30, 90, 365)
+FIRST_YEAR, LAST_YEAR = 1970, 2100  # the years feedback can carry (intake's submitted_at range)
 EXPORTS = ("attention", "team", "owner", "touchpoint", "priority", "root_cause", "days", "nps_by_touchpoint")
 
 
@@ -60,12 +61,17 @@ def _moment(raw: str | None, name: str, errors: dict[str, list[str]], *, end_of_
         return None
     try:
         if len(raw) == 10:
-            day = date.fromisoformat(raw)
-            return datetime.combine(day + timedelta(days=1 if end_of_day else 0), time(), tzinfo=UTC)
-        value = datetime.fromisoformat(raw.replace("Z", "+00:00").replace(" ", "+"))
+            value = datetime.combine(date.fromisoformat(raw), time())
+        else:
+            value = datetime.fromisoformat(raw.replace("Z", "+00:00").replace(" ", "+"))
     except ValueError:
         errors[name] = ["Not a date: use ISO 8601, e.g. 2024-06-01 or 2024-06-01T09:30:00Z."]
         return None
+    if not FIRST_YEAR <= value.year <= LAST_YEAR:  # also keeps the window's arithmetic inside the calendar
+        errors[name] = [f"Must be a date from {FIRST_YEAR} to {LAST_YEAR}."]
+        return None
+    if len(raw) == 10:
+        return value.replace(tzinfo=UTC) + timedelta(days=1 if end_of_day else 0)
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 

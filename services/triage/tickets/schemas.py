@@ -6,6 +6,7 @@ from marshmallow import RAISE, Schema, fields, validate
 
 STATUSES = ("open", "acknowledged", "waiting", "resolved")
 SLA_STATES = ("on_track", "at_risk", "breached", "met", "missed")
+MAX_PAGE = 1_000_000  # far past any list, and (page - 1) * per_page stays a 64-bit integer in SQL
 
 
 class TicketQuery(Schema):
@@ -20,7 +21,7 @@ class TicketQuery(Schema):
     root_cause = fields.String()
     priority = fields.String(validate=validate.OneOf(("P1", "P2", "P3")))
     touchpoint = fields.String()
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=MAX_PAGE))
     per_page = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
 
 
