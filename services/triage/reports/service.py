@@ -101,7 +101,7 @@ def _rollup(snapshot: Sequence[Any], resolved: Sequence[Resolved], by: str | Non
         target["resolved"] += item.n
         target["resolved_within_sla"] += item.within_sla
         target["_resolve_total"] += item.seconds
-    if not rows:
+    if not rows and by is None:  # the totals are zeros; a breakdown of nothing has no rows
         row(None)
     result = []
     for entry in rows.values():

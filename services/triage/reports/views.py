@@ -28,7 +28,16 @@ blp = Blueprint("sla", __name__, description="Leadership's SLA summary")
 pages = PageBlueprint("dashboard", __name__, template_folder="templates")
 PERIODS = (7, 30, 90, 365)
 FIRST_YEAR, LAST_YEAR = 1970, 2100  # the years feedback can carry (intake's submitted_at range)
-EXPORTS = ("attention", "team", "owner", "touchpoint", "priority", "root_cause", "days", "nps_by_touchpoint")
+BREAKDOWN_COLUMNS = ("key", "label", "open", "at_risk", "breached_open", "resolved", "resolved_within_sla",
+                     "resolved_within_sla_percent", "mean_time_to_resolve_seconds")
+# each CSV's columns, written as its header even when the table has no rows
+EXPORTS: dict[str, tuple[str, ...]] = {
+    "attention": ("id", "priority", "sla_state", "status", "team", "owner", "touchpoint", "received_at", "due_at",
+                  "escalation_level"),
+    **dict.fromkeys(("team", "owner", "touchpoint", "priority", "root_cause"), BREAKDOWN_COLUMNS),
+    "days": ("day", "resolved", "resolved_within_sla", "resolved_within_sla_percent"),
+    "nps_by_touchpoint": ("touchpoint", "responses", "promoters", "passives", "detractors", "nps"),
+}
 
 
 class SummaryQuery(Schema):
@@ -123,9 +132,9 @@ def export() -> Response:
     summary = _summary({k: request.args.get(k) for k in ("period", "from", "to", "team")})
     rows = _table(summary, table)
     out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=list(rows[0]) if rows else ["empty"], lineterminator="\r\n")
+    writer = csv.DictWriter(out, fieldnames=EXPORTS[table], lineterminator="\r\n")
     writer.writeheader()
-    writer.writerows({k: _cell(v) for k, v in r.items()} for r in rows)
+    writer.writerows({k: _cell(r.get(k)) for k in EXPORTS[table]} for r in rows)
     stamp = summary["window"]["from"][:10] + "_" + summary["window"]["to"][:10]
     return Response(out.getvalue(), mimetype="text/csv", headers={
         "Content-Disposition": f'attachment; filename="closeloop-{table}-{stamp}.csv"'})

@@ -76,3 +76,19 @@ def test_csv_export_of_a_table_view(client: Any) -> None:
                                                 .get_data(as_text=True))))
     assert [(r["sla_state"], r["team"]) for r in attention] == [("breached", "care"), ("at_risk", "logistics")]
     assert client.get("/dashboard/export.csv?table=secrets").status_code == 422
+
+
+@pytest.mark.parametrize("table", ["attention", "team", "owner", "touchpoint", "priority", "root_cause", "days",
+                                   "nps_by_touchpoint"])
+def test_an_empty_csv_export_still_has_its_header_row(triage: Any, table: str) -> None:
+    client = triage.create_app().test_client()
+    client.post("/login", data={"token": "dev-ceo"})
+    answer = client.get(f"/dashboard/export.csv?table={table}&{WINDOW}")
+    text = answer.get_data(as_text=True)
+    assert answer.status_code == 200 and "empty" not in text
+    lines = text.splitlines()
+    assert len(lines) == 1 and lines[0].split(",")[0] in ("id", "key", "day", "touchpoint")
+    with triage.sessions() as session, session.begin():
+        build_history(session)
+    full = client.get(f"/dashboard/export.csv?table={table}&{WINDOW}").get_data(as_text=True).splitlines()
+    assert full[0] == lines[0] and len(full) > 1  # the same columns once there are rows
