@@ -62,6 +62,7 @@ class User:
     manager: str | None
     token: str
     available: bool = True
+    max_open: int | None = None  # open tickets routing gives them before others; None: no limit
 
     @property
     def is_leadership(self) -> bool:
@@ -187,6 +188,7 @@ class _UserSchema(_Strict):
     manager = fields.String(load_default=None)
     token = fields.String(required=True, validate=validate.Length(min=6))
     available = fields.Boolean(load_default=True)
+    max_open = fields.Integer(load_default=None, validate=validate.Range(min=1))
 
 
 class _WhenSchema(_Strict):

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TYPE_CHECKING
 
 from services.triage.rootcause.classifier import NaiveBayes
+from services.triage.routing.names import NameIndex
 from services.triage.sla.calendar import WALL_CLOCK, Calendar
 from shared.org import Org, User
 
@@ -29,6 +31,11 @@ class Context:
     waiting_pauses_clock: bool = False
     spike_threshold: int = 5
     spike_window_seconds: int = 4 * 3600
+
+    @cached_property
+    def names(self) -> NameIndex:
+        """The org's people by name: whom a comment names (built once)."""
+        return NameIndex(self.org.users.values())
 
     def seconds_for(self, priority: str) -> int:
         """SLA length: the org file's per-priority override, else TRIAGE_SLA_SECONDS, else the org default."""

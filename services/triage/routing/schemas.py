@@ -20,4 +20,5 @@ class MemberOut(Schema):
     role = fields.String()
     available = fields.Boolean()
     open_tickets = fields.Integer()
+    max_open = fields.Integer(allow_none=True, metadata={"description": "the org file's limit; null: none"})
     reassigned = fields.List(fields.String())

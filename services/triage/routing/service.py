@@ -5,7 +5,7 @@ Also members' availability: an unavailable member's open tickets go to teammates
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -17,7 +17,7 @@ from services.triage.errors import NotAllowed, TicketConflict
 from services.triage.routing.models import Assignee
 from services.triage.sla import service as sla
 from services.triage.tickets.events import record
-from services.triage.tickets.models import ACTIVE, Ticket
+from services.triage.tickets.models import ACTIVE, Feedback, Ticket
 from services.triage.unit_of_work import Candidate, UnitOfWork
 from shared import events
 from shared.org import Org, RoutingRule, User
@@ -86,24 +86,115 @@ def team_load(uow: UnitOfWork, team: str) -> list[Candidate]:
     return uow.team_load[team]
 
 
-def pick_owner(uow: UnitOfWork, team: str, now: datetime, *, exclude: str | None = None) -> Candidate:
-    """The available member of ``team`` with the fewest open tickets; ties go round-robin."""
-    candidates = [c for c in team_load(uow, team) if c.user_id != exclude]
+def _choose(candidates: Sequence[Candidate], org: Org, now: datetime) -> Candidate:
+    """Who of ``candidates`` takes the next ticket.
+
+    Members with room (below their ``max_open``, or with no limit) come first, and of those
+    employees before leads: a lead answers frontline tickets only when no employee can. When
+    everyone is full, the least loaded takes it (employees first on a tie). Ties go round-robin:
+    the one who waited longest since their last ticket.
+    """
+    def is_lead(c: Candidate) -> bool:
+        user = org.users.get(c.user_id)
+        return user is not None and user.role != "employee"
+
+    def has_room(c: Candidate) -> bool:
+        user = org.users.get(c.user_id)
+        return user is None or user.max_open is None or c.open_tickets < user.max_open
+
+    def turn(c: Candidate) -> tuple[bool, datetime, str]:
+        return c.last_assigned_at is not None, c.last_assigned_at or now, c.user_id
+
+    with_room = [c for c in candidates if has_room(c)]
+    if with_room:
+        return min(with_room, key=lambda c: (is_lead(c), c.open_tickets, *turn(c)))
+    return min(candidates, key=lambda c: (c.open_tickets, is_lead(c), *turn(c)))
+
+
+def pick_owner(uow: UnitOfWork, team: str, now: datetime, *, org: Org, exclude: Collection[str] = ()) -> Candidate:
+    """The available member of ``team`` who takes the next ticket (see :func:`_choose`), load counted."""
+    candidates = [c for c in team_load(uow, team) if c.user_id not in exclude]
     if not candidates:
         raise NoOwnerAvailable(team)
-    chosen = min(candidates, key=lambda c: (c.open_tickets, c.last_assigned_at is not None,
-                                            c.last_assigned_at or now, c.user_id))
+    chosen = _choose(candidates, org, now)
     uow.change_load(chosen.user_id, 1, now=now)
     return chosen
 
 
-def pick(uow: UnitOfWork, team: str, now: datetime, *, ctx: Context, exclude: str | None) -> Candidate:
+def _leads_of(org: Org, user_ids: Collection[str]) -> list[str]:
+    """The managers and team leads of ``user_ids`` (who answers a complaint about them)."""
+    leads: list[str] = []
+    for user_id in user_ids:
+        user = org.users.get(user_id)
+        if user is None:
+            continue
+        team = org.teams.get(user.team or "")
+        for lead in (user.manager, team.lead if team else None):
+            if lead and lead not in leads:
+                leads.append(lead)
+    return leads
+
+
+def owner_for(uow: UnitOfWork, team: str, now: datetime, *, org: Org, named: Collection[str] = ()) -> Candidate:
+    """The owner of a new ticket routed to ``team``: never someone its comment names, never nobody.
+
+    In order: an available member of ``team`` (employees first, see :func:`_choose`); the lead of
+    a named person; a member of the default team; an available member of any team; anyone who
+    owns tickets, available or not. Only an org whose one owner is the named person gives it
+    to them. The caller sets the ticket's team to the owner's.
+    """
+    named = set(named)
+    try:
+        return pick_owner(uow, team, now, org=org, exclude=named)
+    except NoOwnerAvailable:
+        pass
+    leads = [c for lead in _leads_of(org, named) if lead not in named
+             for c in _available(uow, org) if c.user_id == lead]
+    if leads:
+        return _take(uow, _choose(leads, org, now), now)
+    try:
+        return pick_owner(uow, default_team(org), now, org=org, exclude=named)
+    except NoOwnerAvailable:
+        pass
+    for pool in (_available(uow, org), _everyone(uow)):
+        others = [c for c in pool if c.user_id not in named]
+        if others:
+            return _take(uow, _choose(others, org, now), now)
+    everyone = _everyone(uow)
+    if not everyone:
+        raise NoOwnerAvailable(team)
+    return _take(uow, _choose(everyone, org, now), now)
+
+
+def _available(uow: UnitOfWork, org: Org) -> list[Candidate]:
+    return [c for team in org.teams for c in team_load(uow, team)]
+
+
+def _everyone(uow: UnitOfWork) -> list[Candidate]:
+    """Every member who owns tickets, available or not (the last resort: no ticket without an owner)."""
+    rows = uow.session.execute(select(Assignee.user_id, Assignee.team, Assignee.open_tickets,
+                                      Assignee.last_assigned_at))
+    return [Candidate(*row) for row in rows]
+
+
+def _take(uow: UnitOfWork, chosen: Candidate, now: datetime) -> Candidate:
+    uow.change_load(chosen.user_id, 1, now=now)
+    return chosen
+
+
+def named_by(uow: UnitOfWork, ticket: Ticket, ctx: Context) -> set[str]:
+    """The people the ticket's feedback names (who must not be handed it)."""
+    comment = uow.session.scalar(select(Feedback.comment).where(Feedback.id == ticket.feedback_id))
+    return ctx.names.named(comment)
+
+
+def pick(uow: UnitOfWork, team: str, now: datetime, *, ctx: Context, exclude: Collection[str]) -> Candidate:
     """Someone else available in ``team``, else in the default team (409 if nobody is)."""
     try:
-        return pick_owner(uow, team, now, exclude=exclude)
+        return pick_owner(uow, team, now, org=ctx.org, exclude=exclude)
     except NoOwnerAvailable:
         try:
-            return pick_owner(uow, default_team(ctx.org), now, exclude=exclude)
+            return pick_owner(uow, default_team(ctx.org), now, org=ctx.org, exclude=exclude)
         except NoOwnerAvailable:
             raise TicketConflict(f"Nobody else in {team} or the default team is available.") from None
 
@@ -143,7 +234,7 @@ def set_availability(uow: UnitOfWork, user_id: str, available: bool, now: dateti
     open_tickets = session.scalars(select(Ticket).where(Ticket.owner_id == user_id, Ticket.status.in_(ACTIVE))
                                    .order_by(Ticket.due_at))
     for ticket in list(open_tickets):
-        new_owner = pick(uow, ticket.team, now, ctx=ctx, exclude=user_id)
+        new_owner = pick(uow, ticket.team, now, ctx=ctx, exclude={user_id, *named_by(uow, ticket, ctx)})
         handover(uow, ticket, new_owner, now, ctx=ctx, actor=actor.id,
                  reason=f"{ctx.org.users[user_id].name if user_id in ctx.org.users else user_id} is unavailable")
         moved.append(ticket)
@@ -154,7 +245,7 @@ def _member(assignee: Assignee, org: Org) -> dict[str, Any]:
     user = org.users.get(assignee.user_id)
     return {"id": assignee.user_id, "name": user.name if user else assignee.user_id, "team": assignee.team,
             "role": user.role if user else None, "available": assignee.available,
-            "open_tickets": assignee.open_tickets}
+            "open_tickets": assignee.open_tickets, "max_open": user.max_open if user else None}
 
 
 def members(session: Session, org: Org, user: User) -> list[dict[str, Any]]:

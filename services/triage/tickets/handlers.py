@@ -156,11 +156,9 @@ def open_ticket(batch: Batch, feedback: NewFeedback, data: dict, label: str, now
     facts = {"touchpoint": feedback.touchpoint, "source": feedback.source, "product": feedback.product,
              "root_cause": suggestion.code, "text": feedback.comment, "kind": feedback.kind}
     team = routing.choose_team(ctx.org.routing, facts, routing.default_team(ctx.org))
-    try:
-        owner = routing.pick_owner(batch, team, now)
-    except routing.NoOwnerAvailable:
-        team = routing.default_team(ctx.org)
-        owner = routing.pick_owner(batch, team, now)
+    # never the person the complaint is about; the owner's team is the ticket's (a fallback may cross teams)
+    owner = routing.owner_for(batch, team, now, org=ctx.org, named=ctx.names.named(feedback.comment))
+    team = owner.team
     ticket = NewTicket(
         id=str(uuid.uuid4()), feedback_id=feedback.id, status=OPEN, priority=priority, team=team,
         owner_id=owner.user_id, received_at=feedback.received_at, created_at=now, touchpoint=feedback.touchpoint,

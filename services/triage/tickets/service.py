@@ -136,7 +136,8 @@ def reopen(uow: UnitOfWork, ticket: Ticket, now: datetime, *, ctx: Context, acto
     if owner is not None and owner.available:
         uow.change_load(owner.user_id, 1, now=now)
     else:
-        successor = routing.pick(uow, ticket.team, now, ctx=ctx, exclude=ticket.owner_id)
+        successor = routing.pick(uow, ticket.team, now, ctx=ctx,
+                                 exclude={ticket.owner_id, *routing.named_by(uow, ticket, ctx)})
         ticket.owner_id, ticket.team = successor.user_id, successor.team
     ticket.status, ticket.resolved_at, ticket.acknowledged_at = OPEN, None, None
     ticket.root_cause, ticket.resolution, ticket.customer_message = None, None, None
