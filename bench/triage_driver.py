@@ -42,10 +42,10 @@ def main() -> int:
     state: dict[str, Any] = {"first": None, "last": None, "records": 0, "batches": 0}
     process = loop.process
 
-    def counted(records: list[Any]) -> None:
+    def counted(records: list[Any], **options: Any) -> None:
         if state["first"] is None:
             state["first"] = time.monotonic()
-        process(records)
+        process(records, **options)
         state["records"] += len(records)
         state["batches"] += 1
         state["last"] = time.monotonic()
