@@ -35,10 +35,19 @@ def _build() -> Any:
     return _detector
 
 
+_BENGALI_LETTER = re.compile(r"[\u0980-\u09ff]")
+_LATIN_LETTER = re.compile(r"[A-Za-z\u00c0-\u024f]")
+
+
 def detect_language(text: str | None) -> str | None:
     """The ISO 639-1 code of the language ``text`` is written in, or ``None`` if it has no letters."""
     if not text or not any(c.isalpha() for c in text):
         return None
+    # The detector knows English and Bengali only, so a text in one script is settled by its
+    # script (about 50 µs a comment saved on the consumer's path); mixed text goes to the detector.
+    bengali = _BENGALI_LETTER.search(text) is not None
+    if bengali != (_LATIN_LETTER.search(text) is not None):
+        return "bn" if bengali else "en"
     found = _build().detect_language_of(text)
     return None if found is None else str(found.iso_code_639_1.name).lower()
 
