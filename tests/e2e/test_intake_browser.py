@@ -149,6 +149,15 @@ def test_a_customer_on_a_phone_follows_and_answers_their_feedback(tmp_path: Path
         [follow_up] = [a for a in answers if a.source == "follow_up"]
         assert follow_up.extra["resolution_id"] == resolution_id
         assert {a.customer_email for a in answers} == {"kim@example.org"}
+
+        # the click reopened the ticket, and the customer's reason is on it
+        def reopened() -> dict[str, Any] | None:
+            ticket = http("GET", f"{stack.triage}/api/v1/tickets/{original.ticket_id}", token="dev-ceo")[1]
+            return ticket if ticket["status"] != "resolved" else None
+
+        ticket = wait_for(reopened, 60, "the ticket reopened by the customer's 'not fixed'")
+        assert ticket["timeline"][-1]["type"] == "ticket.reopened"
+        assert ("customer", "এখনও ভেজা 😞") in [(m["kind"], m["body"]) for m in ticket["conversation"]]
     finally:
         stack.stop()
 
