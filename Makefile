@@ -28,6 +28,10 @@ catalogs: $(STAMP)
 	  --sort-output --project=closeloop --copyright-holder=closeloop -o services/intake/translations/messages.pot .
 	$(VENV)/bin/pybabel update -i services/intake/translations/messages.pot -d services/intake/translations \
 	  --no-fuzzy-matching
+	$(VENV)/bin/pybabel extract -F services/notify/translations/babel.cfg --no-location \
+	  --sort-output --project=closeloop --copyright-holder=closeloop -o services/notify/translations/messages.pot .
+	$(VENV)/bin/pybabel update -i services/notify/translations/messages.pot -d services/notify/translations \
+	  --no-fuzzy-matching
 	$(PY) -m shared.i18n compile
 
 run: $(STAMP)

@@ -73,6 +73,9 @@ def on_feedback_received(batch: FeedBatch, event: Event, now: datetime, *, ctx: 
         comment=redact(data.get("comment")), touchpoint=data.get("touchpoint"), product=data.get("product"),
         comment_score=sentiment.comment_score, customer_email=customer.get("email"),
         customer_name=customer.get("name"), status_token=data.get("status_token"), updated_at=now,
+        locale=_short(data.get("locale"), 35), timezone=_short((data.get("metadata") or {}).get("timezone"), 64),
+        in_reply_to=_short(data.get("in_reply_to"), 36),
+        answer=_short((data.get("metadata") or {}).get("answer"), 20) if data.get("in_reply_to") else None,
     )
     batch.add_entry(entry)
     for early in batch.take_early(entry.feedback_id):
@@ -93,6 +96,11 @@ def on_feedback_received(batch: FeedBatch, event: Event, now: datetime, *, ctx: 
                     batch.record(event_id=event.id, event_type="feedback.praised", message=kudos, now=now,
                                  person=person)
     return entry
+
+
+def _short(value: Any, limit: int) -> str | None:
+    """A text field of the event kept only when it is a string that fits its column."""
+    return value if isinstance(value, str) and 0 < len(value) <= limit else None
 
 
 def on_ticket_event(batch: FeedBatch, event: Event, now: datetime, *, ctx: Context) -> None:

@@ -30,11 +30,13 @@ from email.mime.text import MIMEText
 from email.policy import compat32
 from email.utils import formataddr, formatdate, getaddresses, parseaddr
 from functools import cache
+from typing import cast
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from services.notify.messages import Message
+from services.notify.messages import TRANSLATIONS, Message
+from shared import i18n
 
 KIND_COLOURS = {"praise": "#1f8a4c", "complaint": "#c53030", "neutral": "#b7791f", "at_risk": "#b7791f",
                 "breached": "#c53030", "resolved": "#1f8a4c", "digest": "#2f5bea", "customer": "#2f5bea"}
@@ -45,16 +47,23 @@ _ID_UNSAFE = re.compile(r"[^A-Za-z0-9.-]+")
 
 @cache
 def _templates() -> Environment:
-    return Environment(loader=PackageLoader("services.notify", "templates"),
-                       autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=False),
-                       trim_blocks=True, lstrip_blocks=True)
+    env = Environment(loader=PackageLoader("services.notify", "templates"),
+                      autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=False),
+                      trim_blocks=True, lstrip_blocks=True)
+    return cast(Environment, i18n.jinja_i18n(env))
+
+
+def words_of(message: Message) -> i18n.Messages:
+    """The language the mail's own words (footer...) speak: the message's (a customer's), else English."""
+    return i18n.messages([i18n.SHARED_TRANSLATIONS, TRANSLATIONS], [message.language], default=i18n.DEFAULT_LANGUAGE,
+                         timezone=message.timezone)
 
 
 def render(message: Message) -> tuple[str, str]:
     """``(text, html)`` bodies of ``message``; everything in it is escaped in the HTML."""
     env = _templates()
     context = {"m": message, "colour": KIND_COLOURS.get(message.kind, "#2f5bea"),
-               "customer": message.kind == "customer"}
+               "customer": message.kind == "customer", "words": words_of(message)}
     return env.get_template("email.txt").render(**context), env.get_template("email.html").render(**context)
 
 
@@ -73,14 +82,15 @@ def _one_line(value: str) -> str:
     return " ".join(value.splitlines())
 
 
-def _encoded(value: str, *, address: bool = False) -> str:
-    """A header value as it goes on the wire: ASCII as is, other text (and display names) RFC 2047-encoded."""
+def _encoded(name: str, value: str, *, address: bool = False) -> str | Header:
+    """A header value as it goes on the wire: ASCII as is, other text (and display names) RFC 2047-encoded
+    (a :class:`Header` folds its encoded words after the header's name, not on a line of their own)."""
     value = _one_line(value)
     if value.isascii():
         return value
     if address:
         return ", ".join(formataddr(pair, charset="utf-8") for pair in getaddresses([value]))
-    return Header(value, "utf-8").encode()
+    return Header(value, "utf-8", header_name=name)
 
 
 @dataclass(frozen=True)
@@ -132,6 +142,8 @@ class Mailer:
         headers = {"From": self.config.sender, "To": ", ".join(to), "Reply-To": message.reply_to,
                    "Subject": message.subject, "Date": formatdate(localtime=False),
                    "Message-ID": message_id(delivery_id, event_id, self.domain)}
+        if message.language:
+            headers["Content-Language"] = message.language
         if message.thread:
             headers["In-Reply-To"] = headers["References"] = thread_id(message.thread, self.domain)
         if not all(address.isascii() for address in [*to, self.config.sender, message.reply_to or ""]):
@@ -145,7 +157,8 @@ class Mailer:
         mail = MIMEMultipart("alternative")
         for name, value in headers.items():
             if value:
-                mail[name] = _encoded(value, address=name in ("From", "To", "Reply-To"))
+                # a Header (non-ASCII text) is taken as it is by the compat32 policy
+                mail[name] = cast(str, _encoded(name, value, address=name in ("From", "To", "Reply-To")))
         mail.attach(MIMEText(text, "plain", "utf-8"))
         mail.attach(MIMEText(html, "html", "utf-8"))
         return mail

@@ -11,11 +11,16 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from services.notify.models import FeedEntry
 from services.notify.redaction import redact
+from shared import i18n
 from shared.org import Org
+
+TRANSLATIONS = Path(__file__).parent / "translations"
+"""Notify's catalogs: what customers read in their language (``en``, ``bn``), and the staff words."""
 
 KIND_TITLES = {"praise": "Praise", "complaint": "Complaint", "neutral": "Feedback"}
 METRIC_SCALES = {"nps": 10, "csat": 5, "ces": 7}
@@ -45,6 +50,10 @@ class Message:
     """Where an answer goes (a customer's mail: ``reply+<token>@<domain>``)."""
     thread: str | None = None
     """The ticket this message is about, for mail threading."""
+    language: str | None = None
+    """The BCP 47 tag of the language the message speaks (a customer's); staff messages are English."""
+    timezone: str | None = None
+    """The IANA timezone its times are written in (a customer's), when known."""
 
     def to_json(self) -> str:
         """The stored form."""
@@ -165,12 +174,20 @@ def ticket_message(event_type: str, data: dict[str, Any], entry: FeedEntry | Non
     )
 
 
-def root_cause_plain(data: dict[str, Any], org: Org) -> str:
-    """The root cause of a resolved ticket in words a customer understands."""
-    if data.get("root_cause_plain"):
-        return str(data["root_cause_plain"])
+def root_cause_plain(data: dict[str, Any], org: Org, words: i18n.Messages | None = None) -> str:
+    """The root cause of a resolved ticket in words a customer understands, in ``words``' language:
+    the org file's wording for that language, else the catalogs' translation of the default one."""
     cause = org.root_causes.get(data.get("root_cause") or "")
-    return cause.plain if cause else "a cause outside our usual categories"
+    if words is None:
+        if data.get("root_cause_plain"):
+            return str(data["root_cause_plain"])
+        return cause.plain if cause else "a cause outside our usual categories"
+    if cause is not None:
+        own = cause.plain_in(words.locale)
+        return own if own != cause.plain else words.gettext(cause.plain)
+    if data.get("root_cause_plain") and words.locale.split("_")[0] == "en":
+        return str(data["root_cause_plain"])
+    return words.gettext("a cause outside our usual categories")
 
 
 def resolved_message(data: dict[str, Any], entry: FeedEntry | None, org: Org, *, inbox_url: str) -> Message:
@@ -192,7 +209,8 @@ def resolved_message(data: dict[str, Any], entry: FeedEntry | None, org: Org, *,
 
 
 CUSTOMER_SUBJECT = "About your feedback"
-"""Every mail to a customer about one ticket has this subject: with the threading headers, one thread."""
+"""Every mail to a customer about one ticket has this subject (in their language): with the
+threading headers, one thread."""
 
 
 def first_name(person: dict[str, Any] | None) -> str | None:
@@ -206,59 +224,83 @@ def _their_words(data: dict[str, Any], entry: FeedEntry) -> str | None:
     return data.get("comment") or entry.comment
 
 
-def _answer_here(status_url: str | None) -> str:
+def _answer_here(status_url: str | None, words: i18n.Messages) -> str:
     if status_url:
-        return "You can answer by replying to this email, or on your status page."
-    return "You can answer by replying to this email."
+        return words.gettext("You can answer by replying to this email, or on your status page.")
+    return words.gettext("You can answer by replying to this email.")
+
+
+def _greeting(entry: FeedEntry, words: i18n.Messages) -> str:
+    name = entry.customer_name
+    return words.gettext("Hello %(name)s,", name=name) if name else words.gettext("Hello,")
+
+
+def customer_words(entry: FeedEntry, org: Org) -> i18n.Messages:
+    """The customer's language: their feedback's locale, else the org's ``language``; times in
+    their timezone when the feedback gave it."""
+    return i18n.messages([i18n.SHARED_TRANSLATIONS, TRANSLATIONS], [entry.locale], default=org.language,
+                         timezone=entry.timezone)
 
 
 def reply_message(data: dict[str, Any], entry: FeedEntry, org: Org, *, reply_to: str | None,
-                  status_url: str | None) -> Message:
-    """The owner's reply, for the customer: their words quoted, the reply, where to answer."""
+                  status_url: str | None, words: i18n.Messages | None = None) -> Message:
+    """The owner's reply, for the customer, in their language: their words quoted, the reply, where
+    to answer."""
+    words = words or customer_words(entry, org)
     reply = data.get("message") or {}
-    author = reply.get("author") or first_name(data.get("owner")) or "We"
+    author = reply.get("author") or first_name(data.get("owner"))
     team = org.teams.get(data["team"])
-    who = f"{author} ({team.name})" if team and reply.get("author") else author
-    name = entry.customer_name
+    if author and team and reply.get("author"):
+        who = words.gettext("%(name)s (%(team)s)", name=author, team=team.name)
+    else:
+        who = author or words.gettext("We")
+    headline = (words.gettext("%(name)s answered you about your feedback", name=author) if author
+                else words.gettext("We answered you about your feedback"))
     return Message(
-        subject=CUSTOMER_SUBJECT, headline=f"{author} answered you about your feedback", kind="customer",
-        greeting=f"Hello {name}," if name else "Hello,", quote=_their_words(data, entry),
-        paragraphs=[str(reply.get("body") or ""), f"\u2014 {who}", _answer_here(status_url)],
-        links=[("Your status page", status_url)] if status_url else [],
+        subject=words.gettext("About your feedback"), headline=headline, kind="customer",
+        greeting=_greeting(entry, words), quote=_their_words(data, entry),
+        paragraphs=[str(reply.get("body") or ""), f"\u2014 {who}", _answer_here(status_url, words)],
+        links=[(words.gettext("Your status page"), status_url)] if status_url else [],
         data={"ticket_id": data["ticket_id"], "feedback_id": data["feedback_id"]},
-        reply_to=reply_to, thread=data["ticket_id"],
+        reply_to=reply_to, thread=data["ticket_id"], language=words.tag, timezone=words.timezone,
     )
 
 
 def customer_message(data: dict[str, Any], entry: FeedEntry, org: Org, *, fixed_url: str,
-                     not_fixed_url: str, reply_to: str | None = None, status_url: str | None = None) -> Message:
-    """The closed-loop message to the customer: an apology only when it was our fault, what was done
-    (their message from the owner, else that it is resolved and why, in plain words: never the
-    internal resolution note), who looked after it, and the "fixed" / "not fixed" links."""
+                     not_fixed_url: str, reply_to: str | None = None, status_url: str | None = None,
+                     words: i18n.Messages | None = None) -> Message:
+    """The closed-loop message to the customer, in their language: an apology only when it was our
+    fault, what was done (their message from the owner, as written, else that it is resolved and
+    why, in plain words: never the internal resolution note), who looked after it, and the "fixed" /
+    "not fixed" links."""
+    words = words or customer_words(entry, org)
     paragraphs = []
     if data.get("our_fault"):
-        paragraphs.append("We are sorry. You told us something went wrong, and it was our fault.")
+        paragraphs.append(words.gettext("We are sorry. You told us something went wrong, and it was our fault."))
     else:
-        paragraphs.append("Thank you for telling us. We looked into it.")
-    cause = root_cause_plain(data, org)
+        paragraphs.append(words.gettext("Thank you for telling us. We looked into it."))
+    cause = root_cause_plain(data, org, words)
     if data.get("customer_message"):
-        paragraphs.append(f"What we did: {data['customer_message']}")
-        paragraphs.append(f"Why it happened: {cause}.")
+        paragraphs.append(words.gettext("What we did: %(what)s", what=data["customer_message"]))
+        paragraphs.append(words.gettext("Why it happened: %(cause)s.", cause=cause))
     else:
-        paragraphs.append(f"We have resolved the problem. What caused it: {cause}.")
+        paragraphs.append(words.gettext("We have resolved the problem. What caused it: %(cause)s.", cause=cause))
     owner = first_name(data.get("owner"))
     team = org.teams.get(data["team"])
-    if owner:
-        paragraphs.append(f"{owner}{f' from {team.name}' if team else ''} looked after it for you.")
-    paragraphs.append("Did this fix it for you? Tell us with the buttons below. " + _answer_here(status_url))
-    links = [("Yes, it is fixed", fixed_url), ("No, it is not fixed", not_fixed_url)]
+    if owner and team:
+        paragraphs.append(words.gettext("%(name)s from %(team)s looked after it for you.", name=owner,
+                                        team=team.name))
+    elif owner:
+        paragraphs.append(words.gettext("%(name)s looked after it for you.", name=owner))
+    paragraphs.append(words.gettext("Did this fix it for you? Tell us with the buttons below.") + " "
+                      + _answer_here(status_url, words))
+    links = [(words.gettext("Yes, it is fixed"), fixed_url), (words.gettext("No, it is not fixed"), not_fixed_url)]
     if status_url:
-        links.append(("Your status page", status_url))
-    name = entry.customer_name
+        links.append((words.gettext("Your status page"), status_url))
     return Message(
-        subject=CUSTOMER_SUBJECT, headline="What we did about your feedback",
-        kind="customer", greeting=f"Hello {name}," if name else "Hello,", quote=_their_words(data, entry),
+        subject=words.gettext("About your feedback"), headline=words.gettext("What we did about your feedback"),
+        kind="customer", greeting=_greeting(entry, words), quote=_their_words(data, entry),
         paragraphs=paragraphs, links=links,
         data={"ticket_id": data["ticket_id"], "feedback_id": data["feedback_id"]},
-        reply_to=reply_to, thread=data["ticket_id"],
+        reply_to=reply_to, thread=data["ticket_id"], language=words.tag, timezone=words.timezone,
     )

@@ -36,6 +36,10 @@ class FeedEntry(Base):
     customer_email: Mapped[str | None] = mapped_column(String(320))
     customer_name: Mapped[str | None] = mapped_column(String(200))
     status_token: Mapped[str | None] = mapped_column(String(64))  # the customer's status page at intake
+    locale: Mapped[str | None] = mapped_column(String(35))  # the language the customer's mails speak
+    timezone: Mapped[str | None] = mapped_column(String(64))  # the customer's IANA timezone, when known
+    in_reply_to: Mapped[str | None] = mapped_column(String(36))  # the ticket a customer's answer is about
+    answer: Mapped[str | None] = mapped_column(String(20))  # a follow-up's "fixed" / "not_fixed"
     team: Mapped[str | None] = mapped_column(String(100))
     ticket_id: Mapped[str | None] = mapped_column(String(36))
     ticket_status: Mapped[str | None] = mapped_column(String(20))

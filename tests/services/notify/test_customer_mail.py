@@ -8,7 +8,8 @@ from datetime import timedelta
 from typing import Any
 
 from services.notify.app import Notify
-from services.notify.messages import Message
+from services.notify.messages import Message, customer_words, reply_message
+from services.notify.models import FeedEntry
 from shared.links import read_reply_address
 from tests.services.notify.conftest import NOW, consume, feedback_event, ticket_event
 from tests.services.notify.receivers import MailReceiver, parts
@@ -131,3 +132,34 @@ def test_email_subjects_keep_the_whole_due_time(notify: Notify) -> None:
     consume(notify, event)
     (row,) = [d for d in rows(notify) if d.event_id == event.id]
     assert row.subject == f"[P2] A ticket was assigned to you, due Tue 03 Nov 12:30 UTC: ticket {event.subject[:8]}"
+
+
+def test_a_bengali_customer_gets_the_resolution_in_bengali_even_when_the_owner_wrote_english(
+        notify: Notify, mailbox: MailReceiver) -> None:
+    fb = complaint(notify, locale="bn-BD", metadata={"timezone": "Asia/Dhaka"}, status_token="st-bn-1")
+    ticket_id = ticket_event("ticket.created", fb.data["id"]).data["ticket_id"]
+    consume(notify, resolved(fb, ticket_id, our_fault=True, customer_message="We re-sent your parcel by express."))
+    (mail,) = deliver(notify, mailbox, 1)
+    text, html = parts(mail)
+    assert mail["Subject"] == "আপনার মতামত সম্পর্কে" and mail["Content-Language"] == "bn-BD"
+    assert '<html lang="bn-BD">' in html
+    assert "প্রিয় Kim &lt;Lee&gt;," in html and "প্রিয় Kim <Lee>," in text  # greeting, their name escaped
+    assert "আমরা দুঃখিত" in text  # the apology
+    assert "আমরা যা করেছি: We re-sent your parcel by express." in text  # the owner's words as written
+    assert "আপনার অর্ডার পৌঁছে দেওয়ার পথে কিছু একটা ভুল হয়েছিল" in text  # the cause, in Bengali
+    assert "হ্যাঁ, সমাধান হয়েছে" in html and "না, সমাধান হয়নি" in html and "আপনার অবস্থার পাতা" in html
+    assert "আমরা এটি অন্য কোনো কাজে ব্যবহার করব না" in text and "আমরা এটি অন্য কোনো কাজে ব্যবহার করব না" in html
+    for english in ("About your feedback", "Hello", "Yes, it is fixed", "You are receiving", "Why it happened"):
+        assert english not in text and english not in html
+
+
+def test_a_customer_without_a_locale_is_written_in_the_orgs_language_and_a_reply_too(notify: Notify) -> None:
+    bengali_org = replace(notify.ctx.org, language="bn")
+    assert customer_words(FeedEntry(locale=None), bengali_org).locale == "bn"
+    assert customer_words(FeedEntry(locale="en-GB"), bengali_org).locale == "en_GB"
+    fb = complaint(notify)
+    ticket_id = ticket_event("ticket.created", fb.data["id"]).data["ticket_id"]
+    mail = reply_message(reply(fb, ticket_id, "On its way.").data, FeedEntry(), bengali_org, reply_to=None,
+                         status_url=None)
+    assert mail.subject == "আপনার মতামত সম্পর্কে" and mail.greeting == "প্রিয় গ্রাহক,"
+    assert "On its way." in mail.paragraphs and "Tom" in mail.headline and mail.language == "bn"
