@@ -192,20 +192,26 @@ def time_rows(session: Session, measure: str, window: Window, team: str | None) 
     return rows
 
 
-def feedback_rows(session: Session, window: Window) -> list[tuple[Any, ...]]:
-    """``(metric, score, rating, touchpoint, kind, count)`` of feedback received in the window."""
+def feedback_rows(session: Session, window: Window, team: str | None = None) -> list[tuple[Any, ...]]:
+    """``(day, metric, score, rating, touchpoint, kind, count)`` of feedback received in the window
+    (of ``team``: the team of its ticket, or the one routing named for praise)."""
     rows: list[tuple[Any, ...]] = []
     if window.hours is not None:
         f = FeedbackHourly
-        keys = [f.metric, f.score, f.rating, f.touchpoint, f.kind]
+        keys = [func.date(f.hour), f.metric, f.score, f.rating, f.touchpoint, f.kind]
         query = (select(*keys, func.sum(f.n)).where(f.hour >= window.hours[0], f.hour < window.hours[1])
                  .group_by(*keys).having(func.sum(f.n) != 0))
-        rows += [tuple(row) for row in session.execute(query)]
+        if team is not None:
+            query = query.where(f.team == team)
+        rows += [(str(day), *rest) for day, *rest in session.execute(query)]
     if window.edges:
-        keys = [Feedback.metric, Feedback.score, Feedback.rating, Feedback.touchpoint, Feedback.kind]
+        keys = [func.date(Feedback.received_at), Feedback.metric, Feedback.score, Feedback.rating,
+                Feedback.touchpoint, Feedback.kind]
         query = (select(*keys, func.count())
                  .where(_in_edges(Feedback.received_at, window), Feedback.in_reply_to.is_(None)).group_by(*keys))
-        rows += [tuple(row) for row in session.execute(query)]
+        if team is not None:
+            query = query.where(Feedback.team == team)
+        rows += [(str(day), *rest) for day, *rest in session.execute(query)]
     return rows
 
 

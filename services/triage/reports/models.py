@@ -16,7 +16,7 @@ A figure is the ``SUM`` over its key, so it is right before and after compaction
   plus the time-to-resolve bucket, with within-SLA counts, summed seconds and detractor recovery.
 - ``sla_time_hourly``: time to acknowledge / resolve per UTC hour, team and whole minute (p90).
 - ``feedback_hourly``: feedback per UTC hour of ``received_at`` and metric, score, rating,
-  touchpoint and kind (follow-up answers left out).
+  touchpoint, kind and team (follow-up answers left out).
 
 Hours rather than days: a window's partial hours at each end are read from the tickets, and an
 hour of tickets is cheap to read where a day of them (with their feedback) is not.
@@ -99,4 +99,5 @@ class FeedbackHourly(Base):
     rating: Mapped[int | None] = mapped_column(Integer)
     touchpoint: Mapped[str | None] = mapped_column(String(100))
     kind: Mapped[str] = mapped_column(String(10))
+    team: Mapped[str | None] = mapped_column(String(100))  # the feedback's team (migration 0008)
     n: Mapped[int] = mapped_column(Integer)

@@ -21,17 +21,20 @@ KINDS = ("praise", "complaint", "neutral")
 
 
 def feedback_scores(rows: Iterable[tuple[Any, ...]]) -> dict[str, Any]:
-    """Scores, NPS by touchpoint and praise/complaint counts from ``(metric, score, rating, touchpoint, kind, n)``."""
+    """Scores, NPS by touchpoint and by day, praise/complaint counts from
+    ``(day, metric, score, rating, touchpoint, kind, n)``."""
     answers: dict[str, dict[int, int]] = defaultdict(lambda: defaultdict(int))
     nps_by_touchpoint: dict[str, dict[int, int]] = defaultdict(lambda: defaultdict(int))
+    nps_by_day: dict[str, dict[int, int]] = defaultdict(lambda: defaultdict(int))
     kinds = dict.fromkeys(KINDS, 0)
-    for metric, score, rating, touchpoint, kind, n in rows:
+    for day, metric, score, rating, touchpoint, kind, n in rows:
         count = int(n)
         kinds[kind] = kinds.get(kind, 0) + count
         if metric is not None and score is not None:
             answers[metric][score] += count
             if metric == "nps":
                 nps_by_touchpoint[touchpoint or "unspecified"][score] += count
+                nps_by_day[str(day)][score] += count
         if rating is not None:
             answers["rating"][rating] += count
     return {
@@ -39,6 +42,7 @@ def feedback_scores(rows: Iterable[tuple[Any, ...]]) -> dict[str, Any]:
                    "stars": stars(answers["rating"])},
         "nps_by_touchpoint": sorted(({"touchpoint": tp, **nps(scores)} for tp, scores in nps_by_touchpoint.items()),
                                     key=lambda r: (r["nps"], r["touchpoint"])),
+        "nps_by_day": [{"day": day, **nps(scores)} for day, scores in sorted(nps_by_day.items())],
         "feedback": {**kinds, "total": sum(kinds.values())},
     }
 

@@ -6,8 +6,8 @@ on a large history. Two kinds of figures, both filtered by team when one is give
 - *now*: tickets still open (any age), and how many of those are at risk or breached;
 - *in the window* ``[start, end)``: tickets resolved (by ``resolved_at``), within SLA or not, time
   to acknowledge (by ``acknowledged_at``) and to resolve, per day, by root cause; and the
-  feedback received (NPS, CSAT, CES, praise vs complaints). Feedback has no team (praise opens
-  no ticket), so scores are organisation-wide.
+  feedback received (NPS, CSAT, CES, praise vs complaints), of a team when its ticket is the
+  team's, or (praise) when routing names the team.
 
 The grouped rows come from ``aggregates``: tables kept by database triggers for whole UTC days
 and the open set, plus the partial days at the window's edges from the tickets themselves, so
@@ -61,14 +61,14 @@ def summary(session: Session, *, now: datetime, start: datetime, end: datetime, 
         "compliance_by_day": _by_day(resolved),
         "time_to_resolve_distribution": _distribution(resolved),
         "detractor_recovery": _detractor_recovery(resolved),
-        **feedback_scores(aggregates.feedback_rows(session, window)),
-        "spikes": active_spikes(session, now, org),
+        **feedback_scores(aggregates.feedback_rows(session, window, team)),
+        "spikes": active_spikes(session, now, org, team),
     }
 
 
-def active_spikes(session: Session, now: datetime, org: Org | None) -> list[dict[str, Any]]:
-    """Root causes repeating on one touchpoint right now; organisation-wide, as a touchpoint is."""
-    return spikes.active_spikes(session, now, org)
+def active_spikes(session: Session, now: datetime, org: Org | None, team: str | None = None) -> list[dict[str, Any]]:
+    """Root causes repeating on one touchpoint right now (of ``team``: spikes with tickets of the team)."""
+    return spikes.active_spikes(session, now, org, team=team)
 
 
 def attention_tickets(session: Session, *, team: str | None = None, limit: int = 100) -> list[dict[str, Any]]:

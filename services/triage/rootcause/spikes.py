@@ -85,10 +85,14 @@ def active(session: Session, now: datetime) -> list[Spike]:
     return [s for s in rows if s.last_at + timedelta(seconds=s.window_seconds) >= now]
 
 
-def active_spikes(session: Session, now: datetime, org: Org | None = None) -> list[dict[str, Any]]:
-    """Root causes repeating on a touchpoint right now (for leadership's dashboard), newest first."""
+def active_spikes(session: Session, now: datetime, org: Org | None = None, *,
+                  team: str | None = None) -> list[dict[str, Any]]:
+    """Root causes repeating on a touchpoint right now (for leadership's dashboard), newest first; with
+    ``team``, the spikes that hold tickets of that team."""
     found = []
     for spike in active(session, now):
+        if team is not None and not _has_team(session, spike, team):
+            continue
         cause = org.root_causes.get(spike.root_cause) if org else None
         found.append({"id": spike.id, "root_cause": spike.root_cause,
                       "root_cause_label": cause.label if cause else spike.root_cause,
@@ -96,3 +100,11 @@ def active_spikes(session: Session, now: datetime, org: Org | None = None) -> li
                       "window_seconds": spike.window_seconds, "first_at": spike.first_at,
                       "detected_at": spike.detected_at, "last_at": spike.last_at})
     return found
+
+
+def _has_team(session: Session, spike: Spike, team: str) -> bool:
+    since = spike.first_at - timedelta(seconds=spike.window_seconds)
+    return session.scalar(select(Ticket.id).where(
+        Ticket.team == team, Ticket.touchpoint == spike.touchpoint,
+        func.coalesce(Ticket.root_cause, Ticket.suggested_root_cause) == spike.root_cause,
+        Ticket.created_at >= since, Ticket.created_at <= spike.last_at).limit(1)) is not None

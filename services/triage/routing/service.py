@@ -9,7 +9,7 @@ from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from services.triage.context import Context
@@ -182,6 +182,13 @@ def _take(uow: UnitOfWork, chosen: Candidate, now: datetime) -> Candidate:
     return chosen
 
 
+def follow_team(uow: UnitOfWork, ticket: Ticket, team: str) -> None:
+    """A ticket moving to another team takes its feedback's scores along (the dashboard's ?team=)."""
+    if team != ticket.team:
+        uow.session.execute(update(Feedback).where(Feedback.id == ticket.feedback_id).values(team=team),
+                            execution_options={"synchronize_session": False})
+
+
 def named_by(uow: UnitOfWork, ticket: Ticket, ctx: Context) -> set[str]:
     """The people the ticket's feedback names (who must not be handed it)."""
     comment = uow.session.scalar(select(Feedback.comment).where(Feedback.id == ticket.feedback_id))
@@ -204,6 +211,7 @@ def handover(uow: UnitOfWork, ticket: Ticket, new_owner: Assignee | Candidate, n
     """Give ``ticket`` to ``new_owner`` (whose load the caller has counted) and record it."""
     previous = ticket.owner_id
     uow.change_load(previous, -1)
+    follow_team(uow, ticket, new_owner.team)
     ticket.owner_id, ticket.team = new_owner.user_id, new_owner.team
     if ticket.sla_state == sla.BREACHED:  # the new owner's chain may be longer or shorter
         ticket.next_check_at = sla.next_check(ticket.sla_state, warn=ticket.warn_at, due=ticket.due_at,

@@ -11,6 +11,7 @@ import re
 import uuid
 from collections.abc import Iterator
 from datetime import datetime
+from typing import Any
 
 import structlog
 from sqlalchemy import select
@@ -115,6 +116,7 @@ def on_feedback_received(batch: Batch, data: dict, now: datetime, *, ctx: Contex
         ticket = session.get(Ticket, feedback.in_reply_to, with_for_update=True) if feedback.in_reply_to else None
         if ticket is not None or feedback.source == "follow_up":
             with session.no_autoflush:
+                feedback.team = ticket.team if ticket is not None else None
                 stored = Feedback(**feedback.row())
                 session.add(stored)
                 if ticket is None:
@@ -124,11 +126,21 @@ def on_feedback_received(batch: Batch, data: dict, now: datetime, *, ctx: Contex
                     conversation.on_customer_message(batch, ticket, stored, data, now, ctx=ctx)
             session.flush()
             return None
-    batch.add(Feedback, feedback.row())
-    if sentiment.label == POSITIVE:
+    if sentiment.label == POSITIVE:  # no ticket: its team is the one routing names (the dashboard's ?team=)
+        feedback.team = routing.choose_team(ctx.org.routing, _facts(feedback, None), routing.default_team(ctx.org))
+        batch.add(Feedback, feedback.row())
         return None
-    with session.no_autoflush:  # rows are written in bulk when the batch ends
-        return open_ticket(batch, feedback, data, sentiment.label, now, ctx=ctx)
+    with session.no_autoflush:  # rows are written in bulk when the batch ends (parents first)
+        opened = open_ticket(batch, feedback, data, sentiment.label, now, ctx=ctx)
+        feedback.team = opened.team
+        batch.add(Feedback, feedback.row())
+        return opened
+
+
+def _facts(feedback: NewFeedback, root_cause: str | None) -> dict[str, Any]:
+    """What routing rules look at."""
+    return {"touchpoint": feedback.touchpoint, "source": feedback.source, "product": feedback.product,
+            "root_cause": root_cause, "text": feedback.comment, "kind": feedback.kind}
 
 
 def refresh_classifier(uow: UnitOfWork, ctx: Context) -> None:
@@ -153,9 +165,7 @@ def open_ticket(batch: Batch, feedback: NewFeedback, data: dict, label: str, now
     refresh_classifier(batch, ctx)
     suggestion = rootcause.suggest(feedback.comment, ctx.keywords, ctx.classifier)
     priority = priority_of(data, label)
-    facts = {"touchpoint": feedback.touchpoint, "source": feedback.source, "product": feedback.product,
-             "root_cause": suggestion.code, "text": feedback.comment, "kind": feedback.kind}
-    team = routing.choose_team(ctx.org.routing, facts, routing.default_team(ctx.org))
+    team = routing.choose_team(ctx.org.routing, _facts(feedback, suggestion.code), routing.default_team(ctx.org))
     # never the person the complaint is about; the owner's team is the ticket's (a fallback may cross teams)
     owner = routing.owner_for(batch, team, now, org=ctx.org, named=ctx.names.named(feedback.comment))
     team = owner.team

@@ -37,6 +37,8 @@ class Feedback(Base):
     sentiment: Mapped[str] = mapped_column(String(10))
     kind: Mapped[str] = mapped_column(String(10))
     comment_score: Mapped[float | None] = mapped_column(Float)
+    # the team its ticket belongs to, or the team routing names for praise (the dashboard's ?team=)
+    team: Mapped[str | None] = mapped_column(String(100))
 
 
 Index("ix_feedback_customer_id", Feedback.customer_id)
@@ -116,6 +118,7 @@ class NewFeedback:
     customer_id: str | None = None
     in_reply_to: str | None = None
     comment_score: float | None = None
+    team: str | None = None
 
     def row(self) -> dict[str, Any]:
         """Column -> value, for the bulk insert."""

@@ -138,6 +138,7 @@ def reopen(uow: UnitOfWork, ticket: Ticket, now: datetime, *, ctx: Context, acto
     else:
         successor = routing.pick(uow, ticket.team, now, ctx=ctx,
                                  exclude={ticket.owner_id, *routing.named_by(uow, ticket, ctx)})
+        routing.follow_team(uow, ticket, successor.team)
         ticket.owner_id, ticket.team = successor.user_id, successor.team
     ticket.status, ticket.resolved_at, ticket.acknowledged_at = OPEN, None, None
     ticket.root_cause, ticket.resolution, ticket.customer_message = None, None, None

@@ -11,7 +11,7 @@ Window 2024-06-01 .. 2024-06-08 (exclusive). Tickets (received → acknowledged 
   T7 logi/u-tom  delivery P3  06-09, acknowledged, at risk: after the window  nps 7
   T8 bill/u-raj  billing  P2  06-07 12:00 → +3 h, acknowledged, on track      ces 3
 Feedback without tickets: nps 10 support, nps 9 checkout, csat 5, ces 6, 5 stars (praise),
-nps 8 delivery (neutral), and a follow-up answer (left out of scores).
+nps 8 delivery (neutral, routed to logistics), and a follow-up answer (left out of scores).
 """
 
 from __future__ import annotations
@@ -34,9 +34,10 @@ def at(month: int, day: int, hour: float = 0) -> datetime:
 
 def feedback(session: Any, received: datetime, *, metric: str | None = None, score: int | None = None,
              rating: int | None = None, touchpoint: str | None = None, kind: str = "complaint",
-             in_reply_to: str | None = None) -> Feedback:
+             in_reply_to: str | None = None, team: str | None = None) -> Feedback:
     row = Feedback(id=str(uuid.uuid4()), received_at=received, source="survey", metric=metric, score=score,
-                   rating=rating, touchpoint=touchpoint, sentiment="negative", kind=kind, in_reply_to=in_reply_to)
+                   rating=rating, touchpoint=touchpoint, sentiment="negative", kind=kind, in_reply_to=in_reply_to,
+                   team=team)
     session.add(row)
     return row
 
@@ -45,6 +46,7 @@ def ticket(session: Any, fb: Feedback, *, team: str, owner: str, priority: str, 
            status: str = "resolved", sla_state: str = "met", ack: float | None = None,
            resolved: float | None = None, root_cause: str | None = None, answer: str | None = None) -> None:
     r = fb.received_at
+    fb.team = team  # a complaint's scores count for its ticket's team
     session.add(Ticket(
         id=str(uuid.uuid4()), feedback_id=fb.id, status=status, priority=priority, team=team, owner_id=owner,
         sla_state=sla_state, received_at=r, created_at=r, due_at=r + timedelta(hours=due_hours),
@@ -81,7 +83,7 @@ def build_history(session: Any) -> None:
     feedback(session, at(6, 5), metric="ces", score=6, kind="praise")
     feedback(session, at(6, 6), rating=5, kind="praise")
     feedback(session, at(6, 6), kind="praise", in_reply_to="some-ticket")
-    feedback(session, at(6, 6), metric=nps, score=8, touchpoint="delivery", kind="neutral")
+    feedback(session, at(6, 6), metric=nps, score=8, touchpoint="delivery", kind="neutral", team="logistics")
 
 
 def summarise(triage: Any, **kwargs: Any) -> dict[str, Any]:
@@ -152,6 +154,12 @@ def test_team_filter_narrows_the_ticket_figures(triage: Any) -> None:
     assert s["time_to_acknowledge_seconds"] == {"count": 2, "mean": 2.25 * H, "p90": 4.0 * H}
     assert [t["key"] for t in s["breakdowns"]["team"]] == ["logistics"]
     assert s["detractor_recovery"]["resolved_detractors"] == 1
+    # every figure follows the team: the scores and praise/complaints of Logistics' feedback only
+    assert s["scores"]["nps"] == {"responses": 2, "promoters": 0, "passives": 1, "detractors": 1, "nps": -50.0}
+    assert s["scores"]["csat"]["responses"] == 1 and s["scores"]["csat"]["csat"] == 0.0
+    assert s["scores"]["ces"]["responses"] == 0
+    assert s["feedback"] == {"praise": 0, "complaint": 2, "neutral": 1, "total": 3}
+    assert [r["touchpoint"] for r in s["nps_by_touchpoint"]] == ["delivery"]
 
 
 def test_a_ticket_waiting_on_the_customer_is_still_open(triage: Any) -> None:

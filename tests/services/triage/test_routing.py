@@ -128,3 +128,36 @@ def test_members_api_shows_each_members_limit(triage: Any) -> None:
     members = triage.create_app().test_client().get("/api/v1/members",
                                                     headers={"Authorization": "Bearer dev-lena"}).get_json()
     assert {m["id"]: m["max_open"] for m in members} == {"u-lena": 5, "u-tom": 20}
+
+
+# --- the dashboard's ?team= follows feedback to its team -----------------------------------------
+
+def test_feedback_counts_for_the_team_of_its_ticket_or_for_the_team_routing_names(
+        make_triage: Any, db_url: Any) -> None:
+    from datetime import timedelta
+
+    from services.triage.reports import service as reports
+    from services.triage.tickets.models import Feedback
+    from tests.services.triage.test_handlers import NOW
+
+    triage = make_triage(db_url("triage"), spike_threshold=3, spike_window_seconds=3600)
+    praise = feedback_event(survey={"metric": "nps", "score": 10}, touchpoint="delivery", comment="Fast courier")
+    handle(triage, praise)
+    charged = [complaint(triage, f"I was charged twice for order {i}", touchpoint="billing") for i in range(3)]
+    with triage.sessions() as session:
+        assert session.get(Feedback, praise.data["id"]).team == "logistics"
+        assert {session.get(Feedback, t.feedback_id).team for t in charged} == {"billing"}
+
+        def figures(team: str | None) -> tuple[Any, ...]:
+            s = reports.summary(session, now=NOW, start=NOW - timedelta(days=1), end=NOW + timedelta(hours=1),
+                                team=team, org=triage.org)
+            return s["scores"]["nps"]["responses"], s["feedback"]["praise"], len(s["spikes"])
+
+        assert figures(None) == (4, 1, 1)
+        assert figures("logistics") == (1, 1, 0) and figures("billing") == (3, 0, 1) and figures("care") == (0, 0, 0)
+    client = triage.create_app().test_client()  # a lead hands a ticket to another team: its scores go along
+    moved = client.post(f"/api/v1/tickets/{charged[0].id}/assign", headers={"Authorization": "Bearer dev-ceo"},
+                        json={"owner": "u-tom"})
+    assert moved.status_code == 200
+    with triage.sessions() as session:
+        assert session.get(Feedback, charged[0].feedback_id).team == "logistics"
