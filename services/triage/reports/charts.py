@@ -55,6 +55,38 @@ def compliance_line(title: str, points: Sequence[tuple[str, float | None, int]],
     return _svg(title, height, "".join(parts))
 
 
+def trend(title: str, points: Sequence[tuple[str, float | None, int]]) -> Markup:
+    """A score from -100 to 100 per day as a line with dots (NPS over time), the zero line marked."""
+    points = [p for p in points if p[1] is not None]
+    if not points:
+        return _empty(title)
+    height, top, bottom, left = 220, 16, 34, 44
+    plot_h, plot_w = height - top - bottom, WIDTH - left - 16
+
+    def y(value: float) -> float:
+        return top + plot_h * (100 - value) / 200
+
+    parts = []
+    for grid in (-100, -50, 0, 50, 100):
+        parts.append(f'<line x1="{left}" x2="{WIDTH - 10}" y1="{y(grid):.1f}" y2="{y(grid):.1f}" '
+                     f'stroke="{MUTED if grid == 0 else LINE}"/>'
+                     f'<text x="{left - 6}" y="{y(grid) + 4:.1f}" text-anchor="end" fill="{MUTED}">{grid:+d}</text>')
+    step = plot_w / max(len(points) - 1, 1)
+    xy = [(left + (i * step if len(points) > 1 else plot_w / 2), y(value or 0))
+          for i, (_, value, _) in enumerate(points)]
+    parts.append('<polyline points="' + " ".join(f"{px:.1f},{py:.1f}" for px, py in xy)
+                 + f'" fill="none" stroke="{BRAND}" stroke-width="2"/>')
+    every = max(1, len(points) // 8)
+    for i, ((label, value, count), (px, py)) in enumerate(zip(points, xy, strict=True)):
+        v = value or 0
+        parts.append(f'<circle cx="{px:.1f}" cy="{py:.1f}" r="4" fill="{GOOD if v >= 0 else BAD}">'
+                     f"<title>{escape(label)}: NPS {v:+g} ({count} answers)</title></circle>")
+        if i % every == 0:
+            parts.append(f'<text x="{px:.1f}" y="{height - 14}" text-anchor="middle" fill="{MUTED}">'
+                         f"{escape(label[5:])}</text>")
+    return _svg(title, height, "".join(parts))
+
+
 def bars(title: str, items: Sequence[tuple[str, float]], *, color: str = BRAND, highlight_from: int | None = None,
          cumulative: bool = False) -> Markup:
     """Vertical bars with labels; ``cumulative`` adds a Pareto line of the running share."""

@@ -32,6 +32,7 @@ from services.triage.reports import aggregates
 from services.triage.reports.aggregates import RESOLVE_BUCKETS_HOURS, Resolved
 from services.triage.reports.scores import feedback_scores
 from services.triage.rootcause import spikes
+from services.triage.routing.models import Assignee
 from services.triage.tickets.models import ACTIVE, Ticket
 from shared.org import Org
 
@@ -55,6 +56,8 @@ def summary(session: Session, *, now: datetime, start: datetime, end: datetime, 
         "open": totals["open"], "at_risk": totals["at_risk"], "breached_open": totals["breached_open"],
         "resolved": totals["resolved"], "resolved_within_sla": totals["resolved_within_sla"],
         "resolved_within_sla_percent": totals["resolved_within_sla_percent"],
+        "promise_kept_percent": totals["promise_kept_percent"],
+        "headline": headline(totals),
         "time_to_acknowledge_seconds": _stats(aggregates.time_rows(session, "ack", window, team)),
         "time_to_resolve_seconds": _stats(aggregates.time_rows(session, "resolve", window, team)),
         "breakdowns": {name: _labelled(name, _rollup(snapshot, resolved, name), org) for name in DIMENSIONS},
@@ -63,7 +66,42 @@ def summary(session: Session, *, now: datetime, start: datetime, end: datetime, 
         "detractor_recovery": _detractor_recovery(resolved),
         **feedback_scores(aggregates.feedback_rows(session, window, team)),
         "spikes": active_spikes(session, now, org, team),
+        "over_capacity": over_capacity(session, org, team),
     }
+
+
+def headline(totals: dict[str, Any]) -> dict[str, Any]:
+    """One line answering "is the promise holding?" from both sides of it: the tickets resolved in the
+    window (within their SLA or not) and the breached tickets still open now."""
+    kept, breached = totals["resolved_within_sla"], totals["breached_open"]
+    decided = totals["resolved"] + breached
+    percent = totals["promise_kept_percent"]
+    if not decided:
+        return {"state": "none", "text": "No ticket has come due yet: nothing to say about the promise."}
+    still_open = (f"{breached} breached ticket{'s' if breached != 1 else ''} still open" if breached
+                  else "none breached and still open")
+    figures = f"{percent:g}% of tickets kept it ({kept} of {decided}), {still_open}"
+    if percent >= 95 and not breached:
+        return {"state": "holding", "text": f"The promise is holding: {figures}."}
+    if percent >= 80:
+        return {"state": "slipping", "text": f"The promise is slipping: {figures}."}
+    return {"state": "broken", "text": f"The promise is not holding: {figures}."}
+
+
+def over_capacity(session: Session, org: Org | None, team: str | None) -> list[dict[str, Any]]:
+    """Members holding more open tickets than their ``max_open`` (everyone was full), most over first."""
+    if org is None:
+        return []
+    query = select(Assignee)
+    if team is not None:
+        query = query.where(Assignee.team == team)
+    rows = []
+    for member in session.scalars(query):
+        user = org.users.get(member.user_id)
+        if user is not None and user.max_open is not None and member.open_tickets > user.max_open:
+            rows.append({"id": user.id, "name": user.name, "team": member.team, "open_tickets": member.open_tickets,
+                         "max_open": user.max_open, "over": member.open_tickets - user.max_open})
+    return sorted(rows, key=lambda r: (-r["over"], r["name"]))
 
 
 def active_spikes(session: Session, now: datetime, org: Org | None, team: str | None = None) -> list[dict[str, Any]]:
@@ -107,6 +145,9 @@ def _rollup(snapshot: Sequence[Any], resolved: Sequence[Resolved], by: str | Non
     for entry in rows.values():
         total = entry.pop("_resolve_total")
         entry["resolved_within_sla_percent"] = _percent(entry["resolved_within_sla"], entry["resolved"])
+        # the promise on both sides: kept = resolved within SLA; broken = resolved late or breached and still open
+        decided = entry["resolved"] + entry["breached_open"]
+        entry["promise_kept_percent"] = _percent(entry["resolved_within_sla"], decided)
         entry["mean_time_to_resolve_seconds"] = round(total / entry["resolved"], 1) if entry["resolved"] else None
         result.append(entry)
     return sorted(result, key=lambda r: (-r["open"] - r["resolved"], str(r["key"])))

@@ -1,6 +1,7 @@
 """Leadership's view: ``GET /api/v1/sla/summary``, the ``/dashboard`` page and its CSV exports.
 
-Only the ``leader`` and ``admin`` roles get in. Dates are ISO 8601 (``2024-06-01`` or a full
+The ``leader`` and ``admin`` roles see every team; a ``lead`` sees the teams they lead (their own
+by default; another team is a 403). Dates are ISO 8601 (``2024-06-01`` or a full
 timestamp; naive means UTC); a date-only ``to`` includes that whole day. Without dates the
 window is the last ``period`` days (30 by default) up to now.
 """
@@ -21,7 +22,7 @@ from marshmallow import Schema, fields
 from services.triage.reports import charts, metrics
 from services.triage.reports import service as reports
 from shared.auth import current_user, org, require
-from shared.org import LEADERSHIP_ROLES
+from shared.org import LEADERSHIP_ROLES, User
 from shared.problems import Problem
 
 blp = Blueprint("sla", __name__, description="Leadership's SLA summary")
@@ -29,7 +30,7 @@ pages = PageBlueprint("dashboard", __name__, template_folder="templates")
 PERIODS = (7, 30, 90, 365)
 FIRST_YEAR, LAST_YEAR = 1970, 2100  # the years feedback can carry (intake's submitted_at range)
 BREAKDOWN_COLUMNS = ("key", "label", "open", "at_risk", "breached_open", "resolved", "resolved_within_sla",
-                     "resolved_within_sla_percent", "mean_time_to_resolve_seconds")
+                     "resolved_within_sla_percent", "promise_kept_percent", "mean_time_to_resolve_seconds")
 # each CSV's columns, written as its header even when the table has no rows
 EXPORTS: dict[str, tuple[str, ...]] = {
     "attention": ("id", "priority", "sla_state", "status", "team", "owner", "touchpoint", "received_at", "due_at",
@@ -84,9 +85,35 @@ def _moment(raw: str | None, name: str, errors: dict[str, list[str]], *, end_of_
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+VIEWERS = ("lead", *LEADERSHIP_ROLES)
+
+
+def lead_teams(user: User) -> list[str]:
+    """The teams a lead sees on the dashboard: their own and any the org file names them lead of."""
+    teams = [user.team] if user.team else []
+    return teams + [t.id for t in org().teams.values() if t.lead == user.id and t.id not in teams]
+
+
+def _team_for(user: User, team: str | None) -> str | None:
+    """Leadership: the team asked for (or all); a lead: their team, never another (403)."""
+    if user.is_leadership:
+        return team
+    allowed = lead_teams(user)
+    if team is None:
+        if not allowed:
+            raise Problem(403, "Forbidden", "Your user has no team in the org file, so no dashboard.")
+        return allowed[0]
+    if team not in allowed:
+        raise Problem(403, "Forbidden", f"Leads see their own team's figures: {', '.join(allowed)}.")
+    return team
+
+
 def _summary(args: dict[str, Any]) -> dict[str, Any]:
     now = datetime.now(UTC)
     start, end, team = parse_filters(args, now)
+    user = current_user()
+    assert user is not None
+    team = _team_for(user, team)
     with current_app.extensions["closeloop_sessions"]() as session:
         result = reports.summary(session, now=now, start=start, end=end, team=team, org=org())
         result["attention"] = reports.attention_tickets(session, team=team)
@@ -97,32 +124,37 @@ def _summary(args: dict[str, Any]) -> dict[str, Any]:
 class SlaSummary(MethodView):
     @blp.arguments(SummaryQuery(), location="query")
     @blp.response(200)
-    @require(*LEADERSHIP_ROLES)
+    @require(*VIEWERS)
     def get(self, args: dict[str, Any]) -> dict[str, Any]:
-        """Open, at-risk and breached tickets now; resolution, SLA compliance and scores in the window."""
+        """Open, at-risk and breached tickets now; resolution, SLA compliance and scores in the window
+        (leads: their team's)."""
         result = _summary({"from": args.get("from_"), "to": args.get("to"), "team": args.get("team")})
         result.pop("attention")
         return result
 
 
 @pages.get("/dashboard")
-@require(*LEADERSHIP_ROLES, page=True)
+@require(*VIEWERS, page=True)
 def dashboard() -> Any:
-    """The leadership dashboard page."""
+    """The dashboard page: every team for leadership, their own team's for a lead."""
     args = {k: request.args.get(k) for k in ("period", "from", "to", "team")}
+    user = current_user()
+    assert user is not None
     try:
         summary = _summary(args)
     except Problem as problem:
-        return render_template("dashboard_error.html", user=current_user(), errors=problem.errors or {},
+        return render_template("dashboard_error.html", user=user, errors=problem.errors or {},
+                               message=problem.detail if problem.status == 403 else None,
                                args=args), problem.status
-    return render_template("dashboard.html", user=current_user(), s=summary, args=args, periods=PERIODS,
-                           teams=sorted(org().teams.values(), key=lambda t: t.name), chart=_charts(summary),
+    visible = org().teams.values() if user.is_leadership else [org().teams[t] for t in lead_teams(user)]
+    return render_template("dashboard.html", user=user, s=summary, args=args, periods=PERIODS,
+                           teams=sorted(visible, key=lambda t: t.name), chart=_charts(summary),
                            query=request.query_string.decode(), root_causes=org().root_causes,
                            people=org().users)
 
 
 @pages.get("/dashboard/export.csv")
-@require(*LEADERSHIP_ROLES, page=True)
+@require(*VIEWERS, page=True)
 def export() -> Response:
     """One of the dashboard's tables as CSV."""
     table = request.args.get("table", "")
@@ -169,6 +201,7 @@ def _charts(s: dict[str, Any]) -> dict[str, Any]:
                                     highlight_from=over),
         "pareto": charts.bars("Root causes of resolved tickets", [(r["label"], r["resolved"]) for r in causes],
                               cumulative=True),
+        "nps_trend": charts.trend("NPS over time", [(d["day"], d["nps"], d["responses"]) for d in s["nps_by_day"]]),
         "nps": charts.diverging("NPS by touchpoint", [(r["touchpoint"], r["nps"], r["responses"])
                                                       for r in s["nps_by_touchpoint"]]),
         "kinds": charts.split("Praise and complaints", [

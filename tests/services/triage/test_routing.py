@@ -107,6 +107,15 @@ def test_a_full_employee_passes_tickets_to_the_lead_and_everyone_full_goes_to_th
         load = {a.user_id: a.open_tickets for a in session.query(Assignee).filter(Assignee.team == "logistics")}
         assert load == {"u-tom": 4, "u-lena": 3}
         assert session.query(Ticket).filter(Ticket.owner_id.is_(None)).count() == 0
+    client = triage.create_app().test_client()  # leadership sees the overload
+    body = client.get("/api/v1/sla/summary", headers={"Authorization": "Bearer dev-ceo"}).get_json()
+    assert [(m["id"], m["open_tickets"], m["max_open"]) for m in body["over_capacity"]] == [
+        ("u-lena", 3, 1), ("u-tom", 4, 2)]
+    client.post("/login", data={"token": "dev-ceo"})
+    html = client.get("/dashboard").get_data(as_text=True)
+    assert 'id="over-capacity"' in html and "Tom Nguyen (logistics): 4 open, limit 2" in html
+    care = client.get("/api/v1/sla/summary?team=care", headers={"Authorization": "Bearer dev-ceo"}).get_json()
+    assert care["over_capacity"] == []
 
 
 def test_max_open_is_read_from_the_org_file_and_checked(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
