@@ -48,6 +48,7 @@ class Notify:
             secret_key=self.settings.common.secret_key, config={"HOME_PAGE": "/feed"},
         )
         app.extensions["closeloop_sessions"] = self.sessions
+        app.extensions["closeloop_triage_url"] = self.ctx.triage_url
         rest.register_blueprint(api.blp)
         app.register_blueprint(pages.bp)
         return app

@@ -32,10 +32,11 @@ def feed() -> Any:
         known_touchpoints = queries.touchpoints(session)
     if touchpoint and touchpoint not in known_touchpoints:
         known_touchpoints.append(touchpoint)
+    triage = str(current_app.extensions["closeloop_triage_url"]).rstrip("/")
     for item in items:
         item["received_at"] = item["received_at"].isoformat()
     return render_template(
         "feed.html", user=current_user(), items=items, kinds=KINDS, teams=teams, touchpoints=known_touchpoints,
         filters={"kind": kind or "", "team": team or "", "touchpoint": touchpoint or ""},
-        team_names={t.id: t.name for t in teams.values()}, refresh_seconds=REFRESH_SECONDS,
+        team_names={t.id: t.name for t in teams.values()}, refresh_seconds=REFRESH_SECONDS, triage_url=triage,
     )

@@ -47,7 +47,7 @@ def entry_view(entry: FeedEntry) -> dict[str, Any]:
         "rating": entry.rating, "comment": entry.comment, "touchpoint": entry.touchpoint,
         "product": entry.product, "team": entry.team, "ticket_id": entry.ticket_id,
         "ticket_status": entry.ticket_status, "owner_name": entry.owner_name, "sla_state": entry.sla_state,
-        "root_cause": entry.root_cause,
+        "root_cause": entry.root_cause, "in_reply_to": entry.in_reply_to, "answer": entry.answer,
     }
 
 
@@ -74,7 +74,9 @@ def _digest_item(entry: FeedEntry) -> dict[str, Any]:
 
 def digest_stats(session: Session, *, start: datetime, end: datetime, org: Org, top: int = 3) -> dict[str, Any]:
     """Counts, NPS, best praise, worst complaints, SLA breaches and top root causes in ``[start, end)``."""
-    in_window = (FeedEntry.received_at >= start) & (FeedEntry.received_at < end)
+    # a customer's answer to a ticket (``in_reply_to``) answers our message rather than rating a
+    # touchpoint: it is not praise, a complaint or neutral here, as on triage's dashboard
+    in_window = (FeedEntry.received_at >= start) & (FeedEntry.received_at < end) & FeedEntry.in_reply_to.is_(None)
     counts = {"total": 0, "praise": 0, "complaint": 0, "neutral": 0}
     for kind, n in session.execute(select(FeedEntry.kind, func.count()).where(in_window).group_by(FeedEntry.kind)):
         counts[kind] = n

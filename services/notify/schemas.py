@@ -37,6 +37,8 @@ class FeedEntryOut(Schema):
     owner_name = fields.String(allow_none=True)
     sla_state = fields.String(allow_none=True)
     root_cause = fields.String(allow_none=True)
+    in_reply_to = fields.String(allow_none=True, metadata={"description": "the ticket this feedback answers"})
+    answer = fields.String(allow_none=True, metadata={"description": "a follow-up's answer: fixed or not_fixed"})
 
 
 class FeedOut(Schema):

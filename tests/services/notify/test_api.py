@@ -74,3 +74,29 @@ def test_feed_page_needs_a_login_and_escapes_what_customers_wrote(notify: Notify
     assert page.status_code == 200 and "<script>alert(1)" not in html and "\\u003cscript\\u003e" in html
     assert '<option value="delivery"' in html
     assert client.get("/feed?team=nowhere").status_code == 400
+
+
+def test_a_customers_answer_to_a_ticket_shows_as_their_answer_with_the_ticket_link_and_is_not_counted_as_a_kind(
+        notify: Notify) -> None:
+    from datetime import timedelta
+
+    from services.notify.queries import digest_stats
+    from tests.services.notify.conftest import NOW
+
+    ticket = "7f0c5a52-1f1e-4b55-9d8e-3c2a3f1d9e01"
+    add(notify, survey={"metric": "nps", "score": 2}, comment="Late again")
+    add(notify, source="follow_up", in_reply_to=ticket, metadata={"answer": "not_fixed"},
+        comment="Still broken, call me on +1 415 555 0100")
+    client = notify.create_app().test_client()
+    items = client.get("/api/v1/feed", headers=auth("dev-tom")).get_json()["items"]
+    assert items[0]["in_reply_to"] == ticket and items[0]["answer"] == "not_fixed"
+    assert "555" not in items[0]["comment"] and items[1]["in_reply_to"] is None
+    page = client.get("/feed", headers=auth("dev-tom")).get_data(as_text=True)
+    assert "Customer answered" in page and 'triageUrl + "/tickets/"' in page
+    assert f'"{notify.ctx.triage_url.rstrip("/")}"' in page
+    assert "Praise and complaints" not in page and ">Everything<" in page  # the "all" filter's honest name
+    # the digest counts as triage's dashboard does: answers to tickets are not praise, complaints or neutral
+    with notify.sessions() as session:
+        stats = digest_stats(session, start=NOW - timedelta(days=1), end=NOW + timedelta(days=1), org=notify.org)
+    assert stats["counts"] == {"total": 1, "praise": 0, "complaint": 1, "neutral": 0}
+    assert stats["nps"]["responses"] == 1
