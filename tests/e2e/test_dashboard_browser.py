@@ -1,4 +1,5 @@
-"""A leader logs in with a browser, reads the dashboard's charts and downloads a CSV table."""
+"""A leader logs in with a browser, reads the dashboard's charts, downloads a CSV table and filters by team
+(every figure changes); a lead opens their team's dashboard from the inbox's menu."""
 
 from __future__ import annotations
 
@@ -43,7 +44,7 @@ def seed_history(url: str, now: datetime) -> dict[str, int]:
             score = rng.choice([0, 2, 3, 4, 5, 6, 7, 9, 10]) if i % 3 else rng.choice([9, 10])
             kind = "praise" if score >= 9 else ("neutral" if score >= 7 else "complaint")
             fb = Feedback(id=str(uuid.uuid4()), received_at=received, source="survey", metric="nps", score=score,
-                          touchpoint=touchpoint, sentiment="x", kind=kind)
+                          touchpoint=touchpoint, sentiment="x", kind=kind, team=team)
             session.add(fb)
             if kind == "praise":
                 continue
@@ -61,7 +62,7 @@ def seed_history(url: str, now: datetime) -> dict[str, int]:
                                                             (20, "at_risk", PLACES[2])):
             received = now - timedelta(hours=hours_ago)
             fb = Feedback(id=str(uuid.uuid4()), received_at=received, source="survey", metric="nps", score=1,
-                          touchpoint=touchpoint, sentiment="negative", kind="complaint")
+                          touchpoint=touchpoint, sentiment="negative", kind="complaint", team=team)
             session.add(fb)
             session.add(Ticket(
                 id=f"seeded-{state}-{hours_ago}", feedback_id=fb.id, status="open", priority="P1", team=team,
@@ -101,7 +102,10 @@ def test_leader_sees_the_charts_and_downloads_the_csv(dashboard_stack: Stack) ->
         page.wait_for_url("**/dashboard**")
         assert page.locator("h1").inner_text() == "Leadership dashboard"
         charts = page.locator("svg.chart")
-        assert charts.count() == 5
+        assert charts.count() == 6
+        assert page.locator("#nps-trend svg circle").count() > 5  # NPS over time
+        headline = page.locator("[data-headline]").inner_text()
+        assert "promise" in headline and "kept it" in headline
         for section in ("compliance", "distribution", "pareto", "nps", "kinds"):
             assert page.locator(f"#{section} svg rect").count() > 0, f"{section} chart has no bars"
         assert int(page.locator('[data-kpi="resolved"]').inner_text()) == sum(resolved.values())
@@ -120,9 +124,52 @@ def test_leader_sees_the_charts_and_downloads_the_csv(dashboard_stack: Stack) ->
         assert {r["key"] for r in rows} >= {"logistics", "digital", "billing", "care"}
         assert {r["key"]: int(r["resolved"]) for r in rows if int(r["resolved"])} == resolved
 
+        def figures() -> dict[str, str]:
+            shown = {k: page.locator(f'[data-kpi="{k}"]').inner_text()
+                     for k in ("open", "breached_open", "resolved", "within_sla", "nps")}
+            shown["headline"] = page.locator("[data-headline]").inner_text()
+            shown["kinds"] = page.locator("#kinds svg").inner_html()
+            shown["trend"] = page.locator("#nps-trend svg").inner_html()
+            shown["touchpoints"] = page.locator("#nps svg").inner_html()
+            return shown
+
+        everyone = figures()
         page.select_option("#team", "logistics")
         page.click("form.filters button[type=submit]")
         page.wait_for_url("**team=logistics**")
         assert int(page.locator('[data-kpi="resolved"]').inner_text()) == resolved["logistics"]
+        logistics = figures()
+        assert [k for k in everyone if everyone[k] == logistics[k]] == []  # every figure follows the team
         page.screenshot(path=str(SHOTS / "closeloop-dashboard-logistics.png"), full_page=True)
+        browser.close()
+
+
+def test_a_lead_opens_their_teams_dashboard_from_the_menu(dashboard_stack: Stack) -> None:
+    from playwright.sync_api import sync_playwright
+
+    stack = dashboard_stack
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"needs Chromium at {CHROMIUM}, which this machine lacks")
+    wait_for(lambda: http("GET", f"{stack.triage}/api/v1/tickets", token="dev-ceo")[1]["total"] >= 1, 60,
+             "a ticket")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.goto(f"{stack.triage}/inbox")
+        page.fill("input[name=token]", "dev-lena")
+        page.click("button[type=submit]")
+        page.wait_for_url("**/inbox**")
+        page.click("header nav >> text=Dashboard")
+        page.wait_for_url("**/dashboard**")
+        assert page.locator("h1").inner_text() == "Team dashboard"  # a page, not a JSON 403
+        team = page.locator("#team")
+        assert team.locator("option").all_inner_texts() == ["Logistics"]
+        for row in page.locator("#by-team tbody tr").all_inner_texts():
+            assert row.startswith("Logistics")
+        owners = {row.split("\t")[0] for row in page.locator("#by-owner tbody tr").all_inner_texts()}
+        assert owners and owners <= {"Tom Nguyen", "Lena Fischer"}
+        assert page.locator("[data-headline]").inner_text().startswith("The promise")
+        page.screenshot(path=str(SHOTS / "closeloop-dashboard-lead.png"), full_page=True)
+        other = page.goto(f"{stack.triage}/dashboard?team=care")
+        assert other is not None and other.status == 403 and "own team" in page.content()
         browser.close()
