@@ -32,6 +32,12 @@ class CommonSettings:
     web_workers: int
     web_threads: int
     metrics_port: int | None
+    environment: str = "development"
+    secure_cookies: bool = False
+
+    @property
+    def production(self) -> bool:
+        return self.environment == "production"
 
 
 def read_env() -> Env:
@@ -50,8 +56,10 @@ def sealed(env: Env) -> None:
 
 
 def common(env: Env) -> CommonSettings:
-    """Read the variables every service uses."""
-    return CommonSettings(
+    """Read the variables every service uses; in production refuse placeholder or demo secrets."""
+    environment = env.str("CLOSELOOP_ENV", "development", validate=OneOf(["development", "production"]))
+    production = environment == "production"
+    settings = CommonSettings(
         kafka_bootstrap=env.str("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092"),
         org_config=env.str("ORG_CONFIG", str(ROOT / "config" / "org.demo.yaml")),
         log_level=env.str("LOG_LEVEL", "INFO", validate=OneOf(["DEBUG", "INFO", "WARNING", "ERROR"])),
@@ -62,7 +70,79 @@ def common(env: Env) -> CommonSettings:
         web_threads=env.int("WEB_THREADS", 8, validate=Range(min=1, max=256)),
         # consume and schedule roles have no web server; this port serves their /metrics
         metrics_port=env.int("METRICS_PORT", None, validate=Range(min=1, max=65535)),
+        environment=environment,
+        secure_cookies=env.bool("CLOSELOOP_SECURE_COOKIES", production),
     )
+    if production:
+        problems = production_problems(
+            secret_key=os.environ.get("CLOSELOOP_SECRET_KEY", ""),
+            link_secret=os.environ.get("CLOSELOOP_LINK_SECRET", ""),
+            org_config=os.environ.get("ORG_CONFIG", ""),
+        )
+        if problems:
+            raise ConfigError("CLOSELOOP_ENV=production refuses to start: " + "; ".join(problems))
+    return settings
+
+
+PLACEHOLDER_MARKS = ("replace-with", "changeme", "change-me", "dev-webhook-secret")
+MIN_SECRET_LENGTH = 32
+MIN_TOKEN_LENGTH = 16
+DEMO_ORG = ROOT / "config" / "org.demo.yaml"
+
+
+def _placeholder(value: str) -> bool:
+    lowered = value.lower()
+    return any(mark in lowered for mark in PLACEHOLDER_MARKS)
+
+
+def production_problems(*, secret_key: str, link_secret: str, org_config: str) -> list[str]:
+    """Every reason a production start must be refused, each naming the variable or token."""
+    problems: list[str] = []
+    if not secret_key:
+        problems.append("CLOSELOOP_SECRET_KEY is unset")
+    elif _placeholder(secret_key) or len(secret_key) < MIN_SECRET_LENGTH:
+        problems.append(f"CLOSELOOP_SECRET_KEY is a placeholder or shorter than {MIN_SECRET_LENGTH} characters "
+                        f"({secret_key[:12]!r}...)")
+    if not link_secret:
+        problems.append("CLOSELOOP_LINK_SECRET is unset (links need a secret of their own)")
+    elif link_secret == secret_key:
+        problems.append("CLOSELOOP_LINK_SECRET equals CLOSELOOP_SECRET_KEY (links need a secret of their own)")
+    elif _placeholder(link_secret) or len(link_secret) < MIN_SECRET_LENGTH:
+        problems.append(f"CLOSELOOP_LINK_SECRET is a placeholder or shorter than {MIN_SECRET_LENGTH} characters")
+    if not org_config:
+        problems.append("ORG_CONFIG is unset (that loads the demo org and its demo tokens)")
+        return problems
+    path = Path(org_config)
+    if path.resolve() == DEMO_ORG.resolve():
+        problems.append(f"ORG_CONFIG is the demo org file {org_config}")
+        return problems
+    problems += _org_file_problems(path)
+    return problems
+
+
+def _org_file_problems(path: Path) -> list[str]:
+    import yaml
+
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        demo = yaml.safe_load(DEMO_ORG.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError):
+        return []  # the org loader names an unreadable file itself
+    demo_secrets = {str(e.get("token") or e.get("secret")) for key in ("users", "integrations", "channels")
+                    for e in demo.get(key) or [] if isinstance(e, dict) and (e.get("token") or e.get("secret"))}
+    problems = []
+    for key, field in (("users", "token"), ("integrations", "token"), ("channels", "secret")):
+        for entry in data.get(key) or []:
+            if not isinstance(entry, dict) or not entry.get(field):
+                continue
+            value, name = str(entry[field]), f"{key} {entry.get('id', '?')} {field}"
+            if value in demo_secrets:
+                problems.append(f"{name} is a demo value ({value})")
+            elif _placeholder(value):
+                problems.append(f"{name} is a placeholder ({value})")
+            elif field == "token" and len(value) < MIN_TOKEN_LENGTH:
+                problems.append(f"{name} is shorter than {MIN_TOKEN_LENGTH} characters")
+    return problems
 
 
 def listen_host(env: Env, variable: str) -> str:

@@ -33,6 +33,8 @@ def create_base_app(*, import_name: str, service: str, org: Org, engine: Engine,
         SECRET_KEY=secret_key,
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
+        # HTTPS deployments: CLOSELOOP_SECURE_COOKIES (true by default when CLOSELOOP_ENV=production)
+        SESSION_COOKIE_SECURE=_secure_cookies(),
         SESSION_COOKIE_NAME=f"closeloop_{service}",
         PERMANENT_SESSION_LIFETIME=timedelta(hours=12),
         MAX_CONTENT_LENGTH=1024 * 1024,
@@ -107,6 +109,16 @@ class CookielessFastSessionInterface(SecureCookieSessionInterface):
         if app.secret_key and self.get_cookie_name(app) not in request.cookies:
             return self.session_class()
         return super().open_session(app, request)
+
+
+def _secure_cookies() -> bool:
+    import os
+
+    production = os.environ.get("CLOSELOOP_ENV", "") == "production"
+    value = os.environ.get("CLOSELOOP_SECURE_COOKIES", "").strip().lower()
+    if not value:
+        return production
+    return value in ("1", "true", "yes", "on")
 
 
 def _loader(app: Flask) -> Any:
