@@ -107,7 +107,7 @@ def test_summary_matches_the_hand_computed_numbers(triage: Any) -> None:
     assert [t["key"] for t in teams] == ["care", "logistics", "billing"]
     assert teams[0] == {"key": "care", "label": "Customer Care", "open": 1, "at_risk": 0, "breached_open": 1,
                         "resolved": 2, "resolved_within_sla": 1, "resolved_within_sla_percent": 50.0,
-                        "mean_time_to_resolve_seconds": 18.0 * H}
+                        "promise_kept_percent": 33.3, "mean_time_to_resolve_seconds": 18.0 * H}
     assert teams[1]["resolved_within_sla_percent"] == 100.0 and teams[1]["at_risk"] == 1
     assert teams[2]["resolved"] == 0 and teams[2]["resolved_within_sla_percent"] is None
     owners = by_key(s["breakdowns"]["owner"])
