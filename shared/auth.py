@@ -20,6 +20,7 @@ from shared.problems import Problem
 
 F = TypeVar("F", bound=Callable[..., Any])
 ALL_ROLES = ROLES
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 auth_blueprint = Blueprint("auth", __name__)
 
@@ -58,6 +59,12 @@ def require(*roles: str, page: bool = False) -> Callable[[F], F]:
     def decorate(view: F) -> F:
         @wraps(view)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
+            if not page and request.method not in SAFE_METHODS and bearer_token() is None:
+                # the session cookie is for pages (whose forms carry a CSRF token); a cookie alone
+                # must not write through the API, or any other site could make the browser do it
+                raise Problem(401, "Unauthorized",
+                              "API writes need 'Authorization: Bearer <token>'; the session cookie is for pages.",
+                              headers={"WWW-Authenticate": "Bearer"})
             user = current_user()
             if user is None:
                 if page:
