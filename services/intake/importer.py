@@ -44,6 +44,26 @@ PLAIN = ("source", "external_id", "comment", "touchpoint", "product", "locale", 
 METRIC_COLUMNS = ("nps", "csat", "ces")
 
 
+COLUMNS_HELP = """\
+CSV columns (a header row names them; any order; empty cells are ignored):
+  source          survey, review, form, email, chat or social (default: --source)
+  external_id     the review site's or survey tool's own id (repeats are recognised)
+  rating          1-5 stars
+  nps, csat, ces  a score in that metric's column (or: metric and score columns)
+  comment         the customer's words (also: text, review, body)
+  customer_id, customer_email (or email), customer_name (or name)
+  touchpoint, product, locale, submitted_at (ISO 8601), in_reply_to (a ticket id)
+  metadata        a JSON object; any other column is kept in metadata too
+
+Example (reviews.csv):
+  external_id,rating,comment,email,touchpoint,submitted_at
+  r-1001,2,"The parcel came a week late",kim@example.org,delivery,2026-11-30T09:15:00Z
+  r-1002,5,"Lovely people at the counter",,store,2026-11-30T10:02:00Z
+
+NDJSON: one API feedback body (as POST /api/v1/feedback takes it) per line. Blank rows are skipped.
+"""
+
+
 class ImportFailed(Exception):
     """The import cannot go on (unreadable file, intake refusing the whole request)."""
 
@@ -113,6 +133,8 @@ def read_records(path: Path, *, default_source: str) -> list[Record]:
         delimiter = "\t" if path.suffix.lower() == ".tsv" else ","
         reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=delimiter)
         for row in reader:
+            if not any(str(value or "").strip() for value in row.values()):
+                continue  # a blank row (only separators) is nothing to import, not a rejected one
             records.append(Record(reader.line_num, row_to_feedback(row, default_source=default_source)))
         return records
     for number, line in enumerate(text.split("\n"), start=1):
@@ -210,12 +232,14 @@ def run_import(records: list[Record], send: Any, *, chunk_size: int, console: Co
 def main(argv: list[str] | None = None) -> int:
     """Parse arguments, import, print a summary; exit 0 if every row was stored or known, 1 if some
     were rejected, 2 if the import could not run."""
-    parser = argparse.ArgumentParser(prog="python -m services.intake.importer", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m services.intake.importer", description=__doc__.split("\n")[0],
+                                     epilog=COLUMNS_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("file", type=Path, help="a .csv (or .tsv) or .ndjson/.jsonl export")
     where = parser.add_mutually_exclusive_group(required=True)
     where.add_argument("--url", help="intake's base URL, e.g. http://127.0.0.1:8001")
     where.add_argument("--direct", action="store_true", help="write to INTAKE_DATABASE_URL instead of HTTP")
-    parser.add_argument("--token", help="an integration token from the org file (lifts the rate limit)")
+    parser.add_argument("--token", help="an integration token from the org file (needed over HTTP: batches are "
+                                        "for integrations)")
     parser.add_argument("--source", default="review", help="source of rows that do not name one (default: review)")
     parser.add_argument("--chunk", type=int, default=500, help="rows per batch request (1-1000, default 500)")
     args = parser.parse_args(argv)

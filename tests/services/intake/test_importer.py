@@ -101,3 +101,24 @@ def test_an_unreachable_intake_fails_clearly(tmp_path: Path, capsys: Any, monkey
     path.write_text("rating\n3\n", encoding="utf-8")
     assert importer.main([str(path), "--url", "http://127.0.0.1:9"]) == 2
     assert "cannot reach" in capsys.readouterr().err
+
+
+def test_a_blank_csv_row_is_skipped_not_rejected(direct: Any, tmp_path: Path, capsys: Any) -> None:
+    intake = direct
+    path = tmp_path / "reviews.csv"
+    path.write_text("external_id,rating,comment\nr-1,2,Late parcel\n,,\n  ,, \nr-2,5,Lovely staff\n", encoding="utf-8")
+    assert importer.main([str(path), "--direct"]) == 0
+    err = capsys.readouterr().err
+    assert "2 received, 0 duplicates, 0 rejected" in err and "rejected:" not in err
+    assert count(intake, Feedback) == 2
+
+
+def test_help_lists_the_csv_columns_with_an_example(capsys: Any) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        importer.main(["--help"])
+    assert exit_.value.code == 0
+    out = capsys.readouterr().out
+    for column in ("external_id", "rating", "nps, csat, ces", "comment", "customer_email", "touchpoint",
+                   "submitted_at", "metadata"):
+        assert column in out
+    assert "Example (reviews.csv):" in out and "r-1001,2," in out
