@@ -8,6 +8,9 @@ accepts with :func:`require`.
 from __future__ import annotations
 
 import hmac
+import threading
+import time
+from collections import deque
 from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar
@@ -92,11 +95,36 @@ def _safe_next(target: str | None, default: str) -> str:
     return target
 
 
+LOGIN_ATTEMPTS = 10
+LOGIN_WINDOW_SECONDS = 60.0
+_attempts_lock = threading.Lock()
+
+
+def _login_allowed(address: str) -> bool:
+    """At most ``LOGIN_ATTEMPTS`` login posts per address and minute (counted by this app, per process)."""
+    now = time.monotonic()
+    with _attempts_lock:
+        _attempts: dict[str, deque[float]] = current_app.extensions.setdefault("closeloop_login_attempts", {})
+        if len(_attempts) > 10_000:
+            _attempts.clear()
+        seen = _attempts.setdefault(address, deque())
+        while seen and now - seen[0] > LOGIN_WINDOW_SECONDS:
+            seen.popleft()
+        if len(seen) >= LOGIN_ATTEMPTS:
+            return False
+        seen.append(now)
+        return True
+
+
 @auth_blueprint.route("/login", methods=["GET", "POST"])
 def login() -> Any:
     """A one-field form that takes the user's token and starts a session."""
     default = current_app.config.get("HOME_PAGE", "/")
     error = None
+    if request.method == "POST" and not _login_allowed(request.remote_addr or "?"):
+        error = "Too many attempts from your address. Wait a minute and try again."
+        page = render_template("login.html", error=error, service=current_app.config["SERVICE_NAME"])
+        return page, 429, {"Retry-After": str(int(LOGIN_WINDOW_SECONDS))}
     if request.method == "POST":
         token = (request.form.get("token") or "").strip()
         user = None

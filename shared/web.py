@@ -47,6 +47,9 @@ def create_base_app(*, import_name: str, service: str, org: Org, engine: Engine,
     )
     app.config.update(config or {})
     app.session_interface = CookielessFastSessionInterface()
+    # each service signs its sessions with a salt of its own: another service's cookie, signed with
+    # the same CLOSELOOP_SECRET_KEY, is not accepted here by accident
+    app.session_interface.salt = f"closeloop-session-{service}"
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.jinja_loader = _loader(app)
     app.extensions["closeloop_org"] = org

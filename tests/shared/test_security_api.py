@@ -37,3 +37,37 @@ def test_the_cookie_still_reads_the_api(triage: Any) -> None:
     client = triage.create_app().test_client()
     client.post("/login", data={"token": "dev-ceo"})
     assert client.get("/api/v1/tickets").status_code == 200
+
+
+def test_login_is_rate_limited_per_address(triage: Any) -> None:
+    client = triage.create_app().test_client()
+    address = {"REMOTE_ADDR": "203.0.113.77"}
+    answers = [client.post("/login", data={"token": "guess-me"}, environ_base=address).status_code
+               for _ in range(11)]
+    assert answers[:10] == [401] * 10 and answers[10] == 429
+    # another address is not held back
+    assert client.post("/login", data={"token": "dev-ana"},
+                       environ_base={"REMOTE_ADDR": "203.0.113.78"}).status_code == 302
+
+
+def test_one_services_session_cookie_is_not_accepted_by_another() -> None:
+    from sqlalchemy import create_engine
+
+    from shared.auth import current_user
+    from shared.org import load_org
+    from shared.settings import ROOT
+    from shared.web import create_base_app
+
+    org = load_org(str(ROOT / "config" / "org.demo.yaml"))
+    apps = {name: create_base_app(import_name=__name__, service=name, org=org, engine=create_engine("sqlite://"),
+                                  secret_key="one-key-shared-by-every-service")[0] for name in ("triage", "notify")}
+    for app in apps.values():
+        app.add_url_rule("/who", "who", lambda: {"user": getattr(current_user(), "id", None)})
+    triage = apps["triage"].test_client()
+    assert triage.post("/login", data={"token": "dev-ceo"}).status_code == 302
+    assert triage.get("/who").get_json() == {"user": "u-ceo"}
+    cookie = triage.get_cookie("closeloop_triage")
+    assert cookie is not None
+    notify = apps["notify"].test_client()
+    notify.set_cookie("closeloop_notify", cookie.value)
+    assert notify.get("/who").get_json() == {"user": None}
