@@ -95,6 +95,26 @@ def _safe_next(target: str | None, default: str) -> str:
     return target
 
 
+def _csrf_ok() -> bool:
+    """A browser's login or logout post must carry the form's CSRF token.
+
+    Browsers send ``Origin`` (or ``Sec-Fetch-Site``/``Referer``) with every form post, so a post
+    forged by another site is refused; scripts and test clients, which no other site can drive,
+    may log in with the token alone.
+    """
+    from flask_wtf.csrf import validate_csrf
+    from wtforms import ValidationError
+
+    browser = any(request.headers.get(name) for name in ("Origin", "Sec-Fetch-Site", "Referer"))
+    if not browser and "csrf_token" not in request.form:
+        return True
+    try:
+        validate_csrf(request.form.get("csrf_token"))
+    except ValidationError:
+        return False
+    return True
+
+
 LOGIN_ATTEMPTS = 10
 LOGIN_WINDOW_SECONDS = 60.0
 _attempts_lock = threading.Lock()
@@ -125,6 +145,10 @@ def login() -> Any:
         error = "Too many attempts from your address. Wait a minute and try again."
         page = render_template("login.html", error=error, service=current_app.config["SERVICE_NAME"])
         return page, 429, {"Retry-After": str(int(LOGIN_WINDOW_SECONDS))}
+    if request.method == "POST" and not _csrf_ok():
+        error = "This page was open too long or came from another site. Please log in again."
+        page = render_template("login.html", error=error, service=current_app.config["SERVICE_NAME"])
+        return page, 400
     if request.method == "POST":
         token = (request.form.get("token") or "").strip()
         user = None
@@ -143,6 +167,8 @@ def login() -> Any:
 
 @auth_blueprint.post("/logout")
 def logout() -> Any:
-    """End the page session."""
+    """End the page session (a CSRF-protected POST: another site cannot log a user out)."""
+    if not _csrf_ok():
+        raise Problem(400, "Bad Request", "The logout form's CSRF token is missing or stale; reload the page.")
     session.clear()
     return redirect(url_for("auth.login"))

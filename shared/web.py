@@ -58,6 +58,12 @@ def create_base_app(*, import_name: str, service: str, org: Org, engine: Engine,
     install_problem_handlers(app)
     overload.install(app)
     app.register_blueprint(auth_blueprint)
+
+    @app.context_processor
+    def _csrf_field() -> dict[str, Any]:
+        from flask_wtf.csrf import generate_csrf
+
+        return {"csrf_token": generate_csrf}
     app.register_blueprint(metrics.metrics_blueprint)
 
     @app.get("/healthz")

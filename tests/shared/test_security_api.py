@@ -71,3 +71,25 @@ def test_one_services_session_cookie_is_not_accepted_by_another() -> None:
     notify = apps["notify"].test_client()
     notify.set_cookie("closeloop_notify", cookie.value)
     assert notify.get("/who").get_json() == {"user": None}
+
+
+def test_login_and_logout_forged_by_another_site_are_refused(triage: Any) -> None:
+    import re
+
+    client = triage.create_app().test_client()
+    cross = {"Origin": "https://evil.example", "Sec-Fetch-Site": "cross-site"}
+    assert client.post("/login", data={"token": "dev-ana"}, headers=cross).status_code == 400
+    form = client.get("/login").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', form)
+    assert token is not None
+    same = {"Origin": "http://localhost", "Sec-Fetch-Site": "same-origin"}
+    assert client.post("/login", data={"token": "dev-ana", "csrf_token": token.group(1)},
+                       headers=same).status_code == 302
+    assert client.get("/inbox").status_code == 200
+    assert client.post("/logout", headers=cross).status_code == 400
+    assert client.get("/inbox").status_code == 200
+    page = client.get("/inbox").get_data(as_text=True)
+    logout_token = re.search(r'name="csrf_token" value="([^"]+)"', page)
+    assert logout_token is not None
+    assert client.post("/logout", data={"csrf_token": logout_token.group(1)}, headers=same).status_code == 302
+    assert client.get("/inbox").status_code == 302
