@@ -56,15 +56,17 @@ def _link_paths() -> tuple[str, str]:
 _BASES_KEPT = 64  # the Host header is the client's to choose: the cache of bases stays small
 
 
-def _base_url() -> str:
-    """``PUBLIC_URL``, or the URL the request came to without its path; worked out once per host.
+def base_url() -> str:
+    """``PUBLIC_URL``, or the URL the request came to without its path if its host is trusted; once per host.
 
+    The Host header is the client's to choose: a host outside ``TRUSTED_LINK_HOSTS``
+    (INTAKE_TRUSTED_HOSTS) never appears in a link; the first trusted host stands in for it.
     ``request.host_url`` parses and checks the host for every request (a few percent of an
     accepted submission's CPU time); it depends only on the scheme, the host and the script root.
     """
     public = current_app.config.get("PUBLIC_URL")
     if public:
-        return str(public)
+        return str(public).rstrip("/")
     environ = request.environ
     key = (environ.get("wsgi.url_scheme"), environ.get("HTTP_HOST"), environ.get("SERVER_NAME"),
            environ.get("SERVER_PORT"), request.script_root)
@@ -73,13 +75,22 @@ def _base_url() -> str:
     if base is None:
         if len(cache) >= _BASES_KEPT:
             cache.clear()
-        base = cache[key] = request.host_url[:-1]
+        base = cache[key] = _trusted_base()
     return base
+
+
+def _trusted_base() -> str:
+    trusted = tuple(current_app.config.get("TRUSTED_LINK_HOSTS") or ("localhost",))
+    host = request.host.lower()
+    name = host[:host.index("]") + 1] if host.startswith("[") and "]" in host else host.split(":", 1)[0]
+    if name in trusted:
+        return str(request.host_url[:-1])
+    return f"{request.scheme}://{trusted[0]}{request.script_root}"
 
 
 def links_for(feedback: handlers.Receipt) -> dict[str, str]:
     """Absolute links to a feedback's status (API) and its customer status page."""
-    base = _base_url()
+    base = base_url()
     item, status_page = _link_paths()
     return {"self": base + item.replace(_SLOT, feedback.id),
             "status_page": base + status_page.replace(_SLOT, feedback.status_token)}

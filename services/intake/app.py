@@ -49,6 +49,7 @@ class Intake:
             import_name=__name__, service="intake", org=self.org, engine=self.engine,
             secret_key=self.settings.common.secret_key,
             config={"PUBLIC_URL": self.settings.public_url, "HOME_PAGE": "/",
+                    "TRUSTED_LINK_HOSTS": self.settings.trusted_hosts,
                     # the CSRF token is tied to the visitor's session; a form left open for a
                     # working day must still send
                     "WTF_CSRF_TIME_LIMIT": 12 * 3600},

@@ -9,6 +9,8 @@ from marshmallow.validate import Length, Range
 
 from shared.settings import CommonSettings, common, listen_host, read_env, sealed, sqlite_url
 
+_LOCAL_HOSTS = ("localhost", "127.0.0.1", "[::1]")
+
 
 @dataclass(frozen=True)
 class IntakeSettings:
@@ -23,6 +25,8 @@ class IntakeSettings:
     mail_domain: str = "localhost"  # reply+<token>@<INTAKE_MAIL_DOMAIN>
     link_max_age: int = 30 * 24 * 3600  # seconds an answer link works (CLOSELOOP_LINK_MAX_AGE)
     host: str = "127.0.0.1"  # the address the web, metrics and mail servers listen on (INTAKE_HOST)
+    # Host header values links may be built from when public_url is unset (INTAKE_TRUSTED_HOSTS, comma separated)
+    trusted_hosts: tuple[str, ...] = _LOCAL_HOSTS
 
 
 def _rate(value: str) -> None:
@@ -58,6 +62,8 @@ def load_settings() -> IntakeSettings:
         max_batch=env.int("INTAKE_MAX_BATCH", 1000, validate=Range(min=1, max=10000)),
         mail_port=env.int("INTAKE_MAIL_PORT", None, validate=Range(min=1, max=65535)),
         mail_domain=env.str("INTAKE_MAIL_DOMAIN", "localhost", validate=Length(min=1, max=253)),
+        trusted_hosts=tuple(host.strip().lower() for host in env.list("INTAKE_TRUSTED_HOSTS", list(_LOCAL_HOSTS))
+                            if host.strip()) or _LOCAL_HOSTS,
         link_max_age=env.int("CLOSELOOP_LINK_MAX_AGE", 30 * 24 * 3600, validate=Range(min=60)),
     )
     sealed(env)

@@ -14,7 +14,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext
 from marshmallow import ValidationError
 
-from services.intake import handlers, queries, status
+from services.intake import api, handlers, queries, status
 from services.intake import metrics as intake_metrics
 from services.intake.forms import TOUCHPOINTS, FeedbackForm, StatusMessageForm, feedback_from_form, form_errors
 from services.intake.schemas import MAX_COMMENT, FeedbackIn
@@ -143,7 +143,7 @@ def thanks(token: str) -> Any:
         return render_template("status_missing.html"), 404
     speak_to(feedback)
     return render_template("thanks.html", feedback=feedback,
-                           status_url=url_for("pages.status", token=feedback.status_token, _external=True))
+                           status_url=api.base_url() + url_for("pages.status", token=feedback.status_token))
 
 
 MESSAGE_ERRORS = {

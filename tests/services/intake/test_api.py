@@ -138,7 +138,7 @@ def test_methods_a_client_makes_up_are_counted_under_one_label(client: Any) -> N
 
 
 def test_links_name_the_host_and_prefix_the_request_came_through_or_the_public_url(make_intake: Any) -> None:
-    app = make_intake().create_app()
+    app = make_intake(trusted_hosts=("intake.local", "example.org")).create_app()  # INTAKE_TRUSTED_HOSTS
     client = app.test_client()
     direct = client.post("/api/v1/feedback", json=NEGATIVE, base_url="http://intake.local:8001").get_json()
     proxied = client.post("/api/v1/feedback", json=NEGATIVE, base_url="https://example.org/feedback/").get_json()

@@ -1,0 +1,37 @@
+"""Links in intake's answers never carry a Host header the client made up."""
+
+from __future__ import annotations
+
+from typing import Any
+
+NEGATIVE = {"rating": 1, "comment": "The app crashed twice."}
+
+
+def test_a_spoofed_host_does_not_appear_in_status_links(make_intake: Any) -> None:
+    client = make_intake(public_url=None).create_app().test_client()
+    body = client.post("/api/v1/feedback", json=NEGATIVE, headers={"Host": "evil.example"}).get_json()
+    assert "evil.example" not in body["links"]["status_page"]
+    assert "evil.example" not in body["links"]["self"]
+    assert body["links"]["status_page"].startswith("http://localhost/status/")
+
+
+def test_a_trusted_host_is_used_for_links(make_intake: Any) -> None:
+    client = make_intake(public_url=None, trusted_hosts=("feedback.example.com",)).create_app().test_client()
+    body = client.post("/api/v1/feedback", json=NEGATIVE, headers={"Host": "feedback.example.com"}).get_json()
+    assert body["links"]["status_page"].startswith("http://feedback.example.com/status/")
+
+
+def test_the_configured_public_url_wins(make_intake: Any) -> None:
+    client = make_intake(public_url="https://intake.example.org").create_app().test_client()
+    body = client.post("/api/v1/feedback", json=NEGATIVE, headers={"Host": "evil.example"}).get_json()
+    assert body["links"]["self"].startswith("https://intake.example.org/api/v1/feedback/")
+
+
+def test_the_thank_you_page_link_ignores_a_spoofed_host(make_intake: Any) -> None:
+    intake = make_intake(public_url=None)
+    client = intake.create_app().test_client()
+    body = client.post("/api/v1/feedback", json=NEGATIVE).get_json()
+    token = body["links"]["status_page"].rsplit("/", 1)[1]
+    page = client.get(f"/thanks/{token}", headers={"Host": "evil.example"})
+    assert page.status_code == 200
+    assert "evil.example" not in page.get_data(as_text=True)
