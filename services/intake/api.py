@@ -102,6 +102,20 @@ def integration_caller() -> bool:
     return token is not None and org().integration_by_token(token) is not None
 
 
+def require_integration() -> None:
+    """Refuse a request without an integration's token: 401 without one or with an unknown one, 403 for a user's."""
+    token = bearer_token()
+    if token is None:
+        raise Problem(401, "Unauthorized",
+                      "Batches need an integration token: send 'Authorization: Bearer <token>'.",
+                      errors={"Authorization": ["an integration token is required"]})
+    if not integration_caller():
+        known = org().user_by_token(token) is not None
+        raise Problem(403 if known else 401, "Forbidden" if known else "Unauthorized",
+                      "Batches need an integration token.",
+                      errors={"Authorization": ["not an integration's token" if known else "unknown token"]})
+
+
 def refuse_answers_from_strangers(data: dict[str, Any]) -> None:
     """Refuse (403, naming each field) what only an integration may send: follow-ups, answers on a ticket.
 
@@ -141,6 +155,8 @@ def _readable_body() -> None:
     if request.method != "POST":
         return
     batch = request.endpoint == "feedback.FeedbackBatch"
+    if batch:
+        require_integration()  # authenticate first: a stranger learns nothing about what a good body is
     allowed = JSON_TYPES + NDJSON_TYPES if batch else JSON_TYPES
     if request.mimetype not in allowed:
         raise Problem(415, "Unsupported Media Type", f"Send the body as {' or '.join(allowed)}.",
@@ -232,16 +248,7 @@ class FeedbackBatch(MethodView):
         are bad, and no item is ever half-stored. The answer lists, per item in order, its
         id (``received`` or ``duplicate``) or its ``errors``. Batches need an integration token.
         """
-        token = bearer_token()
-        if token is None:
-            raise Problem(401, "Unauthorized",
-                          "Batches need an integration token: send 'Authorization: Bearer <token>'.",
-                          errors={"Authorization": ["an integration token is required"]})
-        if not integration_caller():
-            known = org().user_by_token(token) is not None
-            raise Problem(403 if known else 401, "Forbidden" if known else "Unauthorized",
-                          "Batches need an integration token.",
-                          errors={"Authorization": ["not an integration's token" if known else "unknown token"]})
+        require_integration()
         settings = current_app.extensions["closeloop_settings"]
         try:
             body = request.get_data()

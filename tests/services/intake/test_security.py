@@ -1,4 +1,4 @@
-"""Links in intake's answers never carry a Host header the client made up."""
+"""Intake against a hostile client: made-up Host headers, bodies sent before any token."""
 
 from __future__ import annotations
 
@@ -35,3 +35,11 @@ def test_the_thank_you_page_link_ignores_a_spoofed_host(make_intake: Any) -> Non
     page = client.get(f"/thanks/{token}", headers={"Host": "evil.example"})
     assert page.status_code == 200
     assert "evil.example" not in page.get_data(as_text=True)
+
+
+def test_a_batch_without_a_token_is_401_whatever_its_body(make_intake: Any) -> None:
+    client = make_intake().create_app().test_client()
+    for response in (client.post("/api/v1/feedback/batch", data=b"hello", content_type="text/plain"),
+                     client.post("/api/v1/feedback/batch", data=b"{not json", content_type="application/json")):
+        assert response.status_code == 401
+        assert "Authorization" in response.get_json()["errors"]
