@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import Flask
 
-from services.intake import api, followup, mail, pages, status
+from services.intake import api, diskfull, followup, mail, pages, status
 from services.intake.config import IntakeSettings, load_settings
 from services.intake.handlers import FeedbackStore
 from services.intake.models import Outbox, ProcessedEvent
@@ -55,6 +55,7 @@ class Intake:
                     "WTF_CSRF_TIME_LIMIT": 12 * 3600},
         )
         app.extensions["closeloop_sessions"] = self.sessions
+        diskfull.install(app)  # a full disk answers 503 with Retry-After
         app.extensions["closeloop_store"] = self.store
         app.extensions["closeloop_settings"] = self.settings
         pages.install_languages(app, self.org)  # the customer pages in the customer's language

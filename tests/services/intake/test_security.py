@@ -43,3 +43,21 @@ def test_a_batch_without_a_token_is_401_whatever_its_body(make_intake: Any) -> N
                      client.post("/api/v1/feedback/batch", data=b"{not json", content_type="application/json")):
         assert response.status_code == 401
         assert "Authorization" in response.get_json()["errors"]
+
+
+def test_a_full_disk_answers_503_with_retry_after(make_intake: Any, monkeypatch: Any) -> None:
+    import sqlite3
+
+    from sqlalchemy.exc import OperationalError
+
+    intake = make_intake()
+    client = intake.create_app().test_client()
+
+    def full(*args: Any, **kwargs: Any) -> Any:
+        raise OperationalError("INSERT INTO feedback ...", {}, sqlite3.OperationalError("database or disk is full"))
+
+    monkeypatch.setattr(intake.store, "store", full)
+    response = client.post("/api/v1/feedback", json=NEGATIVE)
+    assert response.status_code == 503
+    assert response.mimetype == "application/problem+json"
+    assert int(response.headers["Retry-After"]) > 0
