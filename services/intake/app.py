@@ -48,6 +48,7 @@ class Intake:
         app, rest = create_base_app(
             import_name=__name__, service="intake", org=self.org, engine=self.engine,
             secret_key=self.settings.common.secret_key,
+            readiness=lambda: diskfull.check_writable(app),
             config={"PUBLIC_URL": self.settings.public_url, "HOME_PAGE": "/",
                     "TRUSTED_LINK_HOSTS": self.settings.trusted_hosts,
                     # the CSRF token is tied to the visitor's session; a form left open for a

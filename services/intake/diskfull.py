@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import structlog
 from flask import Flask, Response
 from sqlalchemy.exc import OperationalError
@@ -35,6 +37,7 @@ def install(app: Flask) -> None:
     @app.errorhandler(OperationalError)
     def _operational(exc: OperationalError) -> Response:
         if is_disk_full(exc):
+            app.extensions["closeloop_disk_full_at"] = time.monotonic()
             log.error("disk_full", error=repr(exc))
             return error_response(503, "Service Unavailable",
                                   "The service cannot store anything right now (its storage is full); "
@@ -42,3 +45,14 @@ def install(app: Flask) -> None:
         log.exception("unhandled_error", error=repr(exc))
         return error_response(500, "Internal Server Error", "An unexpected error occurred; it has been logged.")
 
+
+
+class StorageFull(RuntimeError):
+    """Readiness: a write failed on a full disk within the last :data:`RETRY_AFTER_SECONDS`."""
+
+
+def check_writable(app: Flask) -> None:
+    """Raise :class:`StorageFull` while writes recently failed for a full disk (``/readyz`` then answers 503)."""
+    failed_at = app.extensions.get("closeloop_disk_full_at")
+    if failed_at is not None and time.monotonic() - failed_at < RETRY_AFTER_SECONDS:
+        raise StorageFull("the database cannot be written: its disk is full")

@@ -61,3 +61,6 @@ def test_a_full_disk_answers_503_with_retry_after(make_intake: Any, monkeypatch:
     assert response.status_code == 503
     assert response.mimetype == "application/problem+json"
     assert int(response.headers["Retry-After"]) > 0
+    ready = client.get("/readyz")
+    assert ready.status_code == 503
+    assert "cannot be written" in ready.get_json()["detail"]
