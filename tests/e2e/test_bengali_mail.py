@@ -11,9 +11,8 @@ from html import unescape
 
 import pytest
 
-from tests.e2e.conftest import start_stack
-from tests.e2e.test_closed_loop import World, ticket_of
-from tests.services.notify.receivers import MailReceiver, parts
+from tests.e2e.test_closed_loop import World, stack_with_mailbox, ticket_of
+from tests.services.notify.receivers import parts
 from tests.support import http, wait_for
 
 pytestmark = pytest.mark.e2e
@@ -22,14 +21,8 @@ CUSTOMER = "rahim@customer.example"
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
-    base = tmp_path_factory.mktemp("bengali-mail")
-    mail = MailReceiver().start()
-    stack = start_stack(base, {"NOTIFY_SMTP_URL": mail.url, "NOTIFY_DELIVERY_BACKOFF_SECONDS": "0.2"})
-    try:
-        yield World(stack, mail)
-    finally:
-        stack.stop()
-        mail.stop()
+    with stack_with_mailbox(tmp_path_factory.mktemp("bengali-mail")) as world:
+        yield world
 
 
 def page(url: str) -> str:

@@ -3,12 +3,14 @@ and following "not fixed" in that email reopens the ticket with a fresh clock.""
 
 from __future__ import annotations
 
+import contextlib
 import re
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from html import unescape
+from pathlib import Path
 from urllib.parse import urlencode
 
 import pytest
@@ -27,9 +29,9 @@ class World:
     mail: MailReceiver
 
 
-@pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
-    base = tmp_path_factory.mktemp("closed-loop")
+@contextlib.contextmanager
+def stack_with_mailbox(base: Path) -> Iterator[World]:
+    """The whole stack, its customer mail going to a real SMTP mailbox of the test's own."""
     mail = MailReceiver().start()
     stack = start_stack(base, {"NOTIFY_SMTP_URL": mail.url, "NOTIFY_DELIVERY_BACKOFF_SECONDS": "0.2"})
     try:
@@ -37,6 +39,12 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     finally:
         stack.stop()
         mail.stop()
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    with stack_with_mailbox(tmp_path_factory.mktemp("closed-loop")) as world:
+        yield world
 
 
 def ticket_of(stack: Stack, feedback_id: str) -> dict:
